@@ -1,0 +1,467 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import type { AdminRole, Im, Phone, UserSort } from '@musubi/contracts';
+import { pgError, runSql, txOf, type Tx } from '@musubi/platform/db';
+import { DomainError } from '@musubi/platform/errors';
+import type { LiveStatus, PurgeCandidate, User, UserKeyset, UserListPage, UserListQuery } from './user.js';
+
+interface UserRow {
+  id: string;
+  tenant_id: string;
+  login_id: string;
+  display_name: string;
+  family_name: string | null;
+  given_name: string | null;
+  family_name_kana: string | null;
+  given_name_kana: string | null;
+  email: string | null;
+  department: string | null;
+  title: string | null;
+  locale: User['locale'];
+  extra_emails: string[];
+  phones: Phone[];
+  ims: Im[];
+  entitlements: string[];
+  personal_email: string | null;
+  personal_mobile: string | null;
+  external_id: string | null;
+  app_linking_id: string | null;
+  roles: AdminRole[];
+  status: LiveStatus;
+  restore_status: User['restoreStatus'];
+  created_at: Date;
+  updated_at: Date;
+  last_sign_in_at: Date | null;
+  password_changed_at: Date | null;
+  deleted_at: Date | null;
+  version: number;
+}
+
+const FIELDS = [
+  'id',
+  'tenant_id',
+  'login_id',
+  'display_name',
+  'family_name',
+  'given_name',
+  'family_name_kana',
+  'given_name_kana',
+  'email',
+  'department',
+  'title',
+  'locale',
+  'extra_emails',
+  'phones',
+  'ims',
+  'entitlements',
+  'personal_email',
+  'personal_mobile',
+  'external_id',
+  'app_linking_id',
+  'roles',
+  'status',
+  'restore_status',
+  'created_at',
+  'updated_at',
+  'last_sign_in_at',
+  'password_changed_at',
+  'deleted_at',
+  'version',
+] as const satisfies ReadonlyArray<keyof UserRow>;
+
+const COLUMNS = FIELDS.join(', ');
+const COLUMNS_OF = (alias: string) => FIELDS.map((f) => `${alias}.${f}`).join(', ');
+/** Every statement about users leaves purged tombstones out: they are not users any more. */
+const LIVE = `status <> 'purged'`;
+
+const toDomain = (r: UserRow): User => ({
+  id: r.id,
+  tenantId: r.tenant_id,
+  loginId: r.login_id,
+  displayName: r.display_name,
+  familyName: r.family_name,
+  givenName: r.given_name,
+  familyNameKana: r.family_name_kana,
+  givenNameKana: r.given_name_kana,
+  email: r.email,
+  department: r.department,
+  title: r.title,
+  locale: r.locale,
+  extraEmails: r.extra_emails,
+  phones: r.phones,
+  ims: r.ims,
+  entitlements: r.entitlements,
+  personalEmail: r.personal_email,
+  personalMobile: r.personal_mobile,
+  externalId: r.external_id,
+  appLinkingId: r.app_linking_id,
+  roles: r.roles,
+  status: r.status,
+  restoreStatus: r.restore_status,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+  lastSignInAt: r.last_sign_in_at,
+  passwordChangedAt: r.password_changed_at,
+  deletedAt: r.deleted_at,
+  version: r.version,
+});
+
+const toParams = (u: User): unknown[] => [
+  u.id,
+  u.tenantId,
+  u.loginId,
+  u.displayName,
+  u.familyName,
+  u.givenName,
+  u.familyNameKana,
+  u.givenNameKana,
+  u.email,
+  u.department,
+  u.title,
+  u.locale,
+  [...u.extraEmails],
+  JSON.stringify(u.phones),
+  JSON.stringify(u.ims),
+  [...u.entitlements],
+  u.personalEmail,
+  u.personalMobile,
+  u.externalId,
+  u.appLinkingId,
+  [...u.roles],
+  u.status,
+  u.restoreStatus,
+  u.createdAt,
+  u.updatedAt,
+  u.lastSignInAt,
+  u.passwordChangedAt,
+  u.deletedAt,
+  u.version,
+];
+
+/** The unique indexes, and what a clash on each tells the caller. */
+function clash(err: unknown): DomainError | null {
+  switch (pgError(err)?.constraint) {
+    case 'users_tenant_login_id_key':
+      return new DomainError('login_id_taken', 'Another user of this tenant already has this login ID.', [{ pointer: '/loginId', detail: 'is already in use' }]);
+    case 'users_tenant_external_id_key':
+      return new DomainError('conflict', 'Another user of this tenant already has this external ID.', [{ pointer: '/externalId', detail: 'is already in use' }]);
+    case 'users_tenant_app_linking_id_key':
+      return new DomainError('conflict', 'Another user of this tenant already has this application-linking ID.', [{ pointer: '/appLinkingId', detail: 'is already in use' }]);
+    default:
+      return null;
+  }
+}
+
+/** How each sort is stored: its key column (all in the "C" collation), and how its key reads and compares. */
+const SORTS: Readonly<Record<UserSort, { column: string; time: boolean }>> = {
+  loginId: { column: 'sort_login', time: false },
+  displayName: { column: 'sort_display_name', time: false },
+  familyNameKana: { column: 'sort_kana', time: false },
+  createdAt: { column: 'created_at', time: true },
+  updatedAt: { column: 'updated_at', time: true },
+};
+
+/**
+ * How many rows, in list order, the first attempt at a filtered page reads
+ * before it gives up on the sort index (see `list`).
+ */
+export const FILTER_WINDOW = 1000;
+
+/** A list statement being put together: its SQL text depends only on the shape of the query, never on values. */
+class ListSql {
+  readonly params: unknown[];
+  private readonly sort: { column: string; time: boolean };
+  private readonly dir: 'ASC' | 'DESC';
+
+  constructor(private readonly query: UserListQuery) {
+    this.params = [query.tenantId];
+    this.sort = SORTS[query.sort];
+    this.dir = query.descending ? 'DESC' : 'ASC';
+  }
+
+  param(value: unknown): string {
+    this.params.push(value);
+    return `$${this.params.length}`;
+  }
+
+  /** The sort key as the cursor carries it (times with microseconds, as stored). */
+  keyOf(alias: string): string {
+    return this.sort.time ? `to_char(${alias}.${this.sort.column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')` : `${alias}.${this.sort.column}`;
+  }
+
+  sortColumn(alias: string): string {
+    return `${alias}.${this.sort.column}`;
+  }
+
+  /** List order: by the sort key, then the id; `key` names the key where it is not the sort column itself. */
+  orderBy(alias: string, key = this.sortColumn(alias)): string {
+    return `${key} ${this.dir}, ${alias}.id ${this.dir}`;
+  }
+
+  /** Rows after the cursor, in list order (a row comparison the sort index answers). */
+  after(alias: string, at: UserKeyset | null): string {
+    if (!at) return '';
+    const key = this.sort.time ? `${this.param(at.key)}::timestamptz` : `${this.param(at.key)}::text COLLATE "C"`;
+    return ` AND (${this.sortColumn(alias)}, ${alias}.id) ${this.dir === 'ASC' ? '>' : '<'} (${key}, ${this.param(at.id)}::uuid)`;
+  }
+
+  /** The filters as one condition, or null when there are none. Statuses come from a closed set and are written in. */
+  filters(alias: string): string | null {
+    const f = this.query.filter;
+    const parts: string[] = [];
+    if (f.status) parts.push(`${alias}.status = '${f.status}'`);
+    if (f.domain) parts.push(`${alias}.login_domain = ${this.param(f.domain)}`);
+    // A sub-select, so the query is parsed once per statement even in a generic plan, not once per row.
+    if (f.q) parts.push(`${alias}.search_vector @@ (SELECT user_search_query(${this.param(f.q)}))`);
+    if (f.groupId) {
+      parts.push(
+        `EXISTS (SELECT 1 FROM group_closure c JOIN group_members m ON m.group_id = c.descendant_id AND m.member_kind = 'user'
+                 WHERE c.ancestor_id = ${this.param(f.groupId)} AND c.tenant_id = $1 AND m.member_id = ${alias}.id)`,
+      );
+    }
+    return parts.length > 0 ? parts.join(' AND ') : null;
+  }
+}
+
+interface ListedRow extends UserRow {
+  cursor_key: string;
+}
+
+@Injectable()
+export class UserRepository {
+  /** Whether the groups feature's tables exist (they come with a later migration). */
+  private groupTables: boolean | undefined;
+
+  constructor(private readonly dataSource: DataSource) {}
+
+  async insert(tx: Tx, u: User): Promise<void> {
+    try {
+      await runSql(this.dataSource, tx, `INSERT INTO users (${COLUMNS}) VALUES (${FIELDS.map((_, i) => `$${i + 1}`).join(', ')})`, toParams(u));
+    } catch (err) {
+      throw clash(err) ?? err;
+    }
+  }
+
+  /**
+   * Writes the user's new state if its version is still `previous.version`
+   * (optimistic concurrency); returns false when someone changed it meanwhile.
+   */
+  async update(tx: Tx, previous: User, next: User): Promise<boolean> {
+    const assignments = FIELDS.slice(2)
+      .map((f, i) => `${f} = $${i + 3}`)
+      .join(', ');
+    try {
+      const rows = await runSql<{ id: string }>(
+        this.dataSource,
+        tx,
+        `UPDATE users SET ${assignments} WHERE id = $1 AND tenant_id = $2 AND version = $${FIELDS.length + 1} AND ${LIVE} RETURNING id`,
+        [...toParams(next), previous.version],
+      );
+      return rows.length === 1;
+    } catch (err) {
+      throw clash(err) ?? err;
+    }
+  }
+
+  async findById(tenantId: string, id: string): Promise<User | null> {
+    const rows = await runSql<UserRow>(this.dataSource, undefined, `SELECT ${COLUMNS} FROM users WHERE tenant_id = $1 AND id = $2 AND ${LIVE}`, [tenantId, id]);
+    return rows[0] ? toDomain(rows[0]) : null;
+  }
+
+  /** Reads and locks the user until the transaction ends. */
+  async lockById(tx: Tx, tenantId: string, id: string): Promise<User | null> {
+    const rows = await runSql<UserRow>(this.dataSource, tx, `SELECT ${COLUMNS} FROM users WHERE tenant_id = $1 AND id = $2 AND ${LIVE} FOR UPDATE`, [tenantId, id]);
+    return rows[0] ? toDomain(rows[0]) : null;
+  }
+
+  /** Case-insensitive, as login IDs are unique regardless of case (the unique index answers it). */
+  async findByLoginId(tenantId: string, loginId: string): Promise<User | null> {
+    const rows = await runSql<UserRow>(this.dataSource, undefined, `SELECT ${COLUMNS} FROM users WHERE tenant_id = $1 AND sort_login = lower($2) AND ${LIVE}`, [
+      tenantId,
+      loginId,
+    ]);
+    return rows[0] ? toDomain(rows[0]) : null;
+  }
+
+  /** Every registered user counts against the tenant's limit, disabled and pending deletion too; purged ones do not. */
+  async countInTenant(tx: Tx, tenantId: string): Promise<number> {
+    const rows = await runSql<{ n: number }>(this.dataSource, tx, `SELECT count(*)::int AS n FROM users WHERE tenant_id = $1 AND ${LIVE}`, [tenantId]);
+    return rows[0]?.n ?? 0;
+  }
+
+  /**
+   * One page of a tenant's users in the requested order, after the keyset.
+   *
+   * Without filters it walks the sort's index from the keyset and stops after
+   * the page. With filters the best plan depends on how the matches lie along
+   * the sort, which the planner cannot know (a kana prefix sorted by kana puts
+   * every match in one stretch, possibly far down): so it first walks the sort
+   * index for at most FILTER_WINDOW rows, testing the filters on the way, which
+   * is enough whenever matches are common; when that window does not fill the
+   * page, the filters' own indexes (GIN for the search, the status and domain
+   * indexes, the group tables) find every match, and only their keys are sorted.
+   * Either way the cost is bounded by the window or by the number of matches,
+   * never by the size of the tenant.
+   */
+  async list(query: UserListQuery): Promise<UserListPage> {
+    if (query.filter.groupId && !(await this.hasGroupTables())) return { items: [], next: null };
+    const probe = new ListSql(query);
+    const filters = probe.filters('u');
+    if (!filters) return this.walk(query);
+    // A rare status is found faster through its own index than by any walk.
+    const rare = query.filter.status === 'disabled' || query.filter.status === 'pending_deletion';
+    if (!rare) {
+      const page = await this.walkWindow(query);
+      if (page) return page;
+    }
+    return this.gather(query);
+  }
+
+  private page(rows: readonly ListedRow[], limit: number): UserListPage {
+    const items = rows.slice(0, limit);
+    const last = rows.length > limit ? items[items.length - 1] : undefined;
+    return { items: items.map(toDomain), next: last ? { key: last.cursor_key, id: last.id } : null };
+  }
+
+  private async walk(query: UserListQuery): Promise<UserListPage> {
+    const s = new ListSql(query);
+    const after = s.after('u', query.after);
+    const rows = await runSql<ListedRow>(
+      this.dataSource,
+      undefined,
+      `SELECT ${COLUMNS_OF('u')}, ${s.keyOf('u')} AS cursor_key FROM users u
+       WHERE u.tenant_id = $1 AND u.${LIVE}${after}
+       ORDER BY ${s.orderBy('u')} LIMIT ${s.param(query.limit + 1)}`,
+      s.params,
+    );
+    return this.page(rows, query.limit);
+  }
+
+  /** The first attempt: the sort index, for at most FILTER_WINDOW rows. Null when the window did not settle the page. */
+  private async walkWindow(query: UserListQuery): Promise<UserListPage | null> {
+    const s = new ListSql(query);
+    const after = s.after('u', query.after);
+    const filters = s.filters('u') ?? 'true';
+    const rows = await runSql<ListedRow & { hit: boolean; rn: string; sort_value: unknown }>(
+      this.dataSource,
+      undefined,
+      `SELECT w.* FROM (
+         SELECT ${COLUMNS_OF('u')}, ${s.keyOf('u')} AS cursor_key, ${s.sortColumn('u')} AS sort_value, (${filters}) AS hit,
+                row_number() OVER (ORDER BY ${s.orderBy('u')}) AS rn
+         FROM users u
+         WHERE u.tenant_id = $1 AND u.${LIVE}${after}
+         ORDER BY ${s.orderBy('u')} LIMIT ${FILTER_WINDOW}
+       ) w
+       WHERE w.hit OR w.rn = ${FILTER_WINDOW}
+       ORDER BY ${s.orderBy('w', 'w.sort_value')} LIMIT ${s.param(query.limit + 2)}`,
+      s.params,
+    );
+    const hits = rows.filter((r) => r.hit);
+    const windowFull = rows.some((r) => Number(r.rn) === FILTER_WINDOW);
+    // Enough matches for the page, or the walk reached the end of the list: the answer is exact.
+    if (hits.length > query.limit || !windowFull) return this.page(hits, query.limit);
+    return null;
+  }
+
+  /**
+   * The second attempt: every match through the filters' indexes, then the top
+   * of them by sort key. Index scans (which would walk the sort index again)
+   * and sequential scans are switched off for this one statement's transaction.
+   */
+  private async gather(query: UserListQuery): Promise<UserListPage> {
+    return this.dataSource.transaction('READ COMMITTED', async (manager) => {
+      const tx = txOf(manager);
+      await runSql(
+        this.dataSource,
+        tx,
+        `SELECT set_config('enable_indexscan', 'off', true), set_config('enable_indexonlyscan', 'off', true), set_config('enable_seqscan', 'off', true)`,
+      );
+      const s = new ListSql(query);
+      const after = s.after('u', query.after);
+      const filters = s.filters('u') ?? 'true';
+      const rows = await runSql<ListedRow>(
+        this.dataSource,
+        tx,
+        `/* gather */ SELECT ${COLUMNS_OF('u')}, m.cursor_key FROM (
+           SELECT u.id, ${s.sortColumn('u')} AS sort_value, ${s.keyOf('u')} AS cursor_key FROM users u
+           WHERE u.tenant_id = $1 AND u.${LIVE}${after} AND ${filters}
+           ORDER BY ${s.orderBy('u')} LIMIT ${s.param(query.limit + 1)}
+         ) m JOIN users u ON u.id = m.id
+         ORDER BY ${s.orderBy('m', 'm.sort_value')}`,
+        s.params,
+      );
+      return this.page(rows, query.limit);
+    });
+  }
+
+  private async hasGroupTables(tx?: Tx): Promise<boolean> {
+    if (this.groupTables) return true;
+    const rows = await runSql<{ ok: boolean }>(
+      this.dataSource,
+      tx,
+      `SELECT to_regclass('group_members') IS NOT NULL AND to_regclass('group_closure') IS NOT NULL AS ok`,
+    );
+    // Only a positive answer is kept: the tables may arrive with a migration while we run.
+    this.groupTables = rows[0]?.ok === true ? true : undefined;
+    return rows[0]?.ok === true;
+  }
+
+  /**
+   * Keeps the last sign-in or password change time, whichever is later than the
+   * stored one: applying the same event twice, or events out of order, ends the
+   * same (the consumer is idempotent without remembering event ids). These are
+   * facts about the user, not administrative changes: no version, no event.
+   */
+  async recordTimes(column: 'last_sign_in_at' | 'password_changed_at', facts: ReadonlyArray<{ tenantId: string; userId: string; at: Date }>): Promise<number> {
+    if (facts.length === 0) return 0;
+    const rows = await runSql<{ id: string }>(
+      this.dataSource,
+      undefined,
+      `UPDATE users u SET ${column} = f.at
+       FROM (SELECT tenant_id, user_id, max(at) AS at FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[]) AS e(tenant_id, user_id, at) GROUP BY 1, 2) f
+       WHERE u.id = f.user_id AND u.tenant_id = f.tenant_id AND u.${LIVE} AND (u.${column} IS NULL OR u.${column} < f.at)
+       RETURNING u.id`,
+      [facts.map((f) => f.tenantId), facts.map((f) => f.userId), facts.map((f) => f.at)],
+    );
+    return rows.length;
+  }
+
+  /**
+   * Locks up to `limit` users whose deletion retention has passed, skipping any
+   * another replica is purging, so several replicas share the work.
+   */
+  async claimPurgeDue(tx: Tx, now: Date, limit: number): Promise<PurgeCandidate[]> {
+    const rows = await runSql<UserRow & { retention_days: number }>(
+      this.dataSource,
+      tx,
+      `SELECT ${COLUMNS_OF('u')}, t.deletion_retention_days AS retention_days
+       FROM users u JOIN tenants t ON t.id = u.tenant_id
+       WHERE u.status = 'pending_deletion' AND u.deleted_at <= $1::timestamptz - make_interval(days => t.deletion_retention_days)
+       ORDER BY u.deleted_at
+       LIMIT $2
+       FOR UPDATE OF u SKIP LOCKED`,
+      [now, limit],
+    );
+    return rows.map((r) => ({ user: toDomain(r), retentionDays: r.retention_days }));
+  }
+
+  /** Leaves only the id, the tenant and the dates: the login ID, external ID and application-linking ID are free again. */
+  async purge(tx: Tx, user: User, at: Date): Promise<boolean> {
+    const rows = await runSql<{ id: string }>(
+      this.dataSource,
+      tx,
+      `UPDATE users SET status = 'purged', purged_at = $3, updated_at = $3, version = version + 1,
+         login_id = NULL, display_name = NULL, family_name = NULL, given_name = NULL, family_name_kana = NULL, given_name_kana = NULL,
+         email = NULL, department = NULL, title = NULL, extra_emails = '{}', phones = '[]', ims = '[]', entitlements = '{}',
+         personal_email = NULL, personal_mobile = NULL, external_id = NULL, app_linking_id = NULL, roles = '{}', restore_status = NULL,
+         last_sign_in_at = NULL, password_changed_at = NULL
+       WHERE id = $1 AND tenant_id = $2 AND status = 'pending_deletion' RETURNING id`,
+      [user.id, user.tenantId, at],
+    );
+    if (rows.length === 0) return false;
+    if (await this.hasGroupTables(tx)) {
+      await runSql(this.dataSource, tx, `DELETE FROM group_members WHERE member_kind = 'user' AND member_id = $1 AND tenant_id = $2`, [user.id, user.tenantId]);
+    }
+    return true;
+  }
+}

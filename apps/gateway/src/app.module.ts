@@ -1,0 +1,24 @@
+import { Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, DiscoveryModule } from '@nestjs/core';
+import { AuditEventsController } from './api/audit-events.controller.js';
+import { MeController } from './api/me.controller.js';
+import { DomainsController } from './api/domains.controller.js';
+import { GroupsController } from './api/groups.controller.js';
+import { UserGroupsController } from './api/user-groups.controller.js';
+import { TenantsController } from './api/tenants.controller.js';
+import { UsersController } from './api/users.controller.js';
+import { ApiAuthGuard } from './auth/api-auth.guard.js';
+import { SessionAuthenticator } from './auth/session-authenticator.js';
+import { HealthController } from './health/health.controller.js';
+import { ProblemExceptionFilter } from './http/exception.filter.js';
+import { OpenApiController } from './openapi/openapi.controller.js';
+import { OpenApiService } from './openapi/openapi.service.js';
+import { LoginPagesController } from './pages/login.controller.js';
+import { TenantResolver } from './pages/tenant-resolver.js';
+
+@Module({
+  imports: [DiscoveryModule],
+  controllers: [HealthController, OpenApiController, MeController, TenantsController, UsersController, GroupsController, UserGroupsController, DomainsController, AuditEventsController, LoginPagesController],
+  providers: [OpenApiService, TenantResolver, SessionAuthenticator, { provide: APP_GUARD, useClass: ApiAuthGuard }, { provide: APP_FILTER, useClass: ProblemExceptionFilter }],
+})
+export class AppModule {}

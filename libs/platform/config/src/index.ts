@@ -1,0 +1,3 @@
+export * from './setting.js';
+export * from './load.js';
+export * from './common.js';

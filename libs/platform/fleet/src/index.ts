@@ -1,0 +1,3 @@
+export * from './infra.js';
+export * from './fleet.js';
+export * from './plan.js';

@@ -1,0 +1,3 @@
+export * from './settings.js';
+export * from './transport.js';
+export * from './dev-mail-sink.js';

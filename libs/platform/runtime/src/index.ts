@@ -1,0 +1,3 @@
+export * from './platform.module.js';
+export * from './start-service.js';
+export * from './main.js';

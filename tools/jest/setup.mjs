@@ -1,0 +1,2 @@
+// Decorator metadata for Nest and TypeORM, before any test module loads.
+import 'reflect-metadata';
