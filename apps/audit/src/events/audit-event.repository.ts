@@ -1,0 +1,66 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { runSql } from '@musubi/platform/db';
+import { CHAIN_COLUMNS, type ChainRow } from '../verification/chain.reader.js';
+import { filterSql, type CheckedFilters } from './event-filters.js';
+
+/** The read side of the trail: searches (newest first) and ranges in chain order. */
+@Injectable()
+export class AuditEventRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  /** Newest first, keyset-paginated on (occurred_at, id). */
+  async search(tenantId: string, filters: CheckedFilters, before: { at: string; id: string } | null, limit: number): Promise<{ rows: ChainRow[]; hasMore: boolean }> {
+    const { clauses, params } = filterSql(filters, 2, 'occurred_at');
+    const where = ['tenant_id = $1', ...clauses];
+    const all: unknown[] = [tenantId, ...params];
+    if (before) {
+      all.push(before.at, before.id);
+      where.push(`(occurred_at, id) < ($${all.length - 1}::timestamptz, $${all.length}::uuid)`);
+    }
+    all.push(limit + 1);
+    const rows = await runSql<ChainRow>(
+      this.dataSource,
+      undefined,
+      `SELECT ${CHAIN_COLUMNS} FROM audit.events WHERE ${where.join(' AND ')} ORDER BY occurred_at DESC, id DESC LIMIT $${all.length}`,
+      all,
+    );
+    return { rows: rows.slice(0, limit), hasMore: rows.length > limit };
+  }
+
+  /** Records after `afterSeq` up to `toSeq` that match the filters (from/to on recordedAt), in chain order. */
+  async bySeq(tenantId: string, filters: CheckedFilters, afterSeq: number, toSeq: number, limit: number): Promise<ChainRow[]> {
+    const { clauses, params } = filterSql(filters, 5, 'recorded_at');
+    return runSql<ChainRow>(
+      this.dataSource,
+      undefined,
+      `SELECT ${CHAIN_COLUMNS} FROM audit.events WHERE tenant_id = $1 AND seq > $2 AND seq <= $3 ${clauses.map((c) => `AND ${c}`).join(' ')}
+       ORDER BY seq LIMIT $4`,
+      [tenantId, afterSeq, toSeq, limit, ...params],
+    );
+  }
+
+  /** A user's last sign-ins (successful or not), newest first. */
+  async logins(tenantId: string, userId: string, limit: number): Promise<ChainRow[]> {
+    return runSql<ChainRow>(
+      this.dataSource,
+      undefined,
+      `SELECT ${CHAIN_COLUMNS} FROM audit.events
+       WHERE tenant_id = $1 AND target_user_id IS NOT NULL AND target_user_id = $2::uuid AND category = 'login'
+       ORDER BY occurred_at DESC, id DESC LIMIT $3`,
+      [tenantId, userId, limit],
+    );
+  }
+
+  /** The devices (fingerprint, user agent) of a user's successful sign-ins before an instant. */
+  async earlierDevices(tenantId: string, userId: string, before: string): Promise<Array<{ device: string | null; userAgent: string | null }>> {
+    const rows = await runSql<{ device: string | null; user_agent: string | null }>(
+      this.dataSource,
+      undefined,
+      `SELECT DISTINCT device, user_agent FROM audit.events
+       WHERE tenant_id = $1 AND target_user_id IS NOT NULL AND target_user_id = $2::uuid AND category = 'login' AND result = 'success' AND occurred_at < $3::timestamptz`,
+      [tenantId, userId, before],
+    );
+    return rows.map((r) => ({ device: r.device, userAgent: r.user_agent }));
+  }
+}
