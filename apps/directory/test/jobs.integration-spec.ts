@@ -119,16 +119,11 @@ describe('imports', () => {
     await kit.sql('TRUNCATE directory.test_rows');
     const job = await runImport(Buffer.from('name,age\nok,1\n,2\nbad,-3\nok,4\nfine,5\n'));
     expect(job.status).toBe('failed');
-    expect(job.failure).toBe('4 problem(s) in the file; nothing was imported.');
+    expect(job.failure).toBe('3 problem(s) in the file; nothing was imported.');
     expect(job.errors).toEqual([
       { row: 3, column: 'name', message: 'is required' },
       { row: 4, column: 'age', message: 'must be a whole number' },
       { row: 5, column: 'name', message: 'is also on an earlier row' },
-    ].concat([]).filter(Boolean).length === 3 ? job.errors : []);
-    expect(job.errors.map((e) => [e.row, e.column])).toEqual([
-      [3, 'name'],
-      [4, 'age'],
-      [5, 'name'],
     ]);
     expect(job.errorCount).toBe(3);
     expect(await rowsInTable()).toEqual([]);
@@ -174,12 +169,6 @@ describe('imports', () => {
 });
 
 describe('exports and history', () => {
-  beforeAll(async () => {
-    exportsStore = await FileStore.open(kit.nc, { bucket: EXPORTS_BUCKET, replicas: 1, ttlHours: 1 }, false).catch(async () =>
-      waitFor('the exports bucket', async () => FileStore.open(kit.nc, { bucket: EXPORTS_BUCKET, replicas: 1, ttlHours: 1 }, false).catch(() => null)),
-    );
-  });
-
   async function runExport(encoding: 'utf-8' | 'utf-8-bom' | 'shift_jis'): Promise<Buffer> {
     const queued = await kit.bus.request('musubi.directory.job.export.v1', { tenantId: tenant.id, jobId: randomUUID(), kind: 'export_groups', encoding }, operator());
     const done = await waitFor('the export', async () => {
@@ -188,7 +177,9 @@ describe('exports and history', () => {
     }, 20_000);
     expect(done).toMatchObject({ status: 'succeeded', resultAvailable: true, counts: { exported: 2 } });
     const where = await kit.bus.request('musubi.directory.job.result.v1', { tenantId: tenant.id, jobId: queued.id }, operator());
-    const file = await (exportsStore ?? (await FileStore.open(kit.nc, { bucket: EXPORTS_BUCKET, replicas: 1, ttlHours: 1 }, false))).get(where.object);
+    // The directory creates its exports bucket with the first export.
+    exportsStore ??= await FileStore.open(kit.nc, { bucket: EXPORTS_BUCKET, replicas: 1, ttlHours: 1 }, false);
+    const file = await exportsStore.get(where.object);
     const chunks: Buffer[] = [];
     for await (const c of file!) chunks.push(c as Buffer);
     return Buffer.concat(chunks);

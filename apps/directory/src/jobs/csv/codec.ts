@@ -61,7 +61,7 @@ export async function* decode(source: AsyncIterable<Buffer>, encoding: 'utf-8' |
   const decoder = iconv.getDecoder(SJIS);
   for await (const chunk of source) {
     const text = decoder.write(chunk);
-    const bad = text.indexOf('\uFFFD');
+    const bad = firstNonSjis(text);
     if (bad >= 0) {
       count(text.slice(0, bad));
       throw new EncodingError(`The file is not valid Shift_JIS (near line ${line}). Is it UTF-8? Import it with encoding=utf-8.`, line);
@@ -71,9 +71,24 @@ export async function* decode(source: AsyncIterable<Buffer>, encoding: 'utf-8' |
   }
   const rest = decoder.end();
   if (rest) {
-    if (rest.includes('\uFFFD')) throw new EncodingError(`The file is not valid Shift_JIS (it ends inside a character, line ${line}).`, line);
+    if (firstNonSjis(rest) >= 0) throw new EncodingError(`The file is not valid Shift_JIS (it ends inside a character, line ${line}).`, line);
     yield rest;
   }
+}
+
+/**
+ * Where decoded Windows-31J text shows it was not Windows-31J: an undecodable
+ * byte (U+FFFD), or a user-defined character (lead bytes F0–F9, Unicode's
+ * private use area). UTF-8 multi-byte sequences mostly decode "validly" as
+ * Shift_JIS mojibake, but 4-byte ones (emoji) start with F0–F4 and land there;
+ * a real company CSV does not carry 外字, which no other system could read anyway.
+ */
+function firstNonSjis(text: string): number {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0xfffd || (c >= 0xe000 && c <= 0xf8ff)) return i;
+  }
+  return -1;
 }
 
 /**

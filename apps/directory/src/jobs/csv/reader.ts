@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import { CsvError, parse } from 'csv-parse';
 
 /** A column an importer understands: its canonical header and the other names it accepts (e.g. Japanese ones). */
@@ -57,7 +57,9 @@ export function mapHeader(header: readonly string[], columns: readonly ColumnSpe
  * cells than the header) stops with a `CsvFormatError` naming the row.
  */
 export async function* readCsv(text: AsyncIterable<string>, onHeader: (header: string[]) => (string | null)[]): AsyncGenerator<CsvRow> {
-  const parser = Readable.from(text).pipe(parse({ info: true, skip_empty_lines: true, relax_column_count: false, bom: false }));
+  const parser = parse({ info: true, skip_empty_lines: true, relax_column_count: false, bom: false });
+  // pipeline (unlike pipe) hands a failure of the source, e.g. an EncodingError, on to the parser, so reading it throws.
+  pipeline(Readable.from(text), parser, () => undefined);
   let map: (string | null)[] | null = null;
   try {
     for await (const item of parser as AsyncIterable<{ record: string[]; info: { lines: number; records: number } }>) {
