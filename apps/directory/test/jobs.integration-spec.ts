@@ -154,7 +154,7 @@ describe('imports', () => {
     await expectError(kit.bus.request('musubi.directory.job.import.v1', { tenantId: tenant.id, jobId: randomUUID(), kind: 'import_groups', file: theirs, encoding: 'auto' }, operator()), 'forbidden');
     const mine = await upload(Buffer.from('name\nx\n'));
     await expectError(kit.bus.request('musubi.directory.job.import.v1', { tenantId: tenant.id, jobId: randomUUID(), kind: 'import_groups', file: mine, encoding: 'auto' }, asUser(tenant.id, undefined, ['auditor'])), 'forbidden');
-    await expectError(kit.bus.request('musubi.directory.job.import.v1', { tenantId: tenant.id, jobId: randomUUID(), kind: 'import_users', file: mine, encoding: 'auto' }, operator()), 'validation_failed', '/kind');
+    await expectError(kit.bus.request('musubi.directory.job.import.v1', { tenantId: tenant.id, jobId: randomUUID(), kind: 'export_users', file: mine, encoding: 'auto' }, operator()), 'validation_failed', '/kind');
   });
 
   it('previews the header and the first ten rows, listing unknown columns instead of refusing them', async () => {

@@ -26,6 +26,32 @@ export class GroupMembershipRepository {
     await runSql(this.dataSource, tx, 'SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`musubi:directory:group-graph:${tenantId}`]);
   }
 
+  /** Every direct membership in the tenant, groups in groups first-class (bulk CSV jobs), as `kind:memberId` per group id. */
+  async directMemberships(tenantId: string, tx?: Tx): Promise<Array<{ groupId: string; kind: GroupMemberKind; memberId: string }>> {
+    const rows = await runSql<{ group_id: string; member_kind: GroupMemberKind; member_id: string }>(
+      this.dataSource,
+      tx,
+      'SELECT group_id, member_kind, member_id FROM group_members WHERE tenant_id = $1',
+      [tenantId],
+    );
+    return rows.map((r) => ({ groupId: r.group_id, kind: r.member_kind, memberId: r.member_id }));
+  }
+
+  /** A group's direct members as a CSV export writes them: user login IDs and group names, in order. */
+  async exportMembers(groupId: string): Promise<Array<{ kind: GroupMemberKind; key: string }>> {
+    return runSql<{ kind: GroupMemberKind; key: string }>(
+      this.dataSource,
+      undefined,
+      `SELECT m.member_kind AS kind, coalesce(u.login_id, g.name) AS key
+       FROM group_members m
+       LEFT JOIN users u ON m.member_kind = 'user' AND u.id = m.member_id AND u.status <> 'purged'
+       LEFT JOIN groups g ON m.member_kind = 'group' AND g.id = m.member_id
+       WHERE m.group_id = $1 AND coalesce(u.login_id, g.name) IS NOT NULL
+       ORDER BY m.member_kind DESC, coalesce(u.sort_login, g.name_key)`,
+      [groupId],
+    );
+  }
+
   /** Adds the group's own closure row (it contains itself, at depth 0). */
   async insertSelf(tx: Tx, tenantId: string, groupId: string): Promise<void> {
     await runSql(this.dataSource, tx, 'INSERT INTO group_closure (tenant_id, ancestor_id, descendant_id, depth) VALUES ($1, $2, $2, 0)', [tenantId, groupId]);

@@ -112,6 +112,12 @@ export class GroupRepository {
     return rows[0] ? toGroup(rows[0]) : null;
   }
 
+  /** Every group of the tenant by name (bulk CSV jobs; a tenant's groups are bounded by its group limit). */
+  async allInTenant(tenantId: string, tx?: Tx): Promise<Group[]> {
+    const rows = await runSql<GroupRow>(this.dataSource, tx, `SELECT ${COLUMNS} FROM groups WHERE tenant_id = $1 ORDER BY name_key`, [tenantId]);
+    return rows.map(toGroup);
+  }
+
   async countInTenant(tx: Tx, tenantId: string): Promise<number> {
     const rows = await runSql<{ n: number }>(this.dataSource, tx, 'SELECT count(*)::int AS n FROM groups WHERE tenant_id = $1', [tenantId]);
     return rows[0]?.n ?? 0;

@@ -3,6 +3,7 @@ import { stringify } from 'csv-stringify/sync';
 import type { CallContext, CsvEncoding, ExportEncoding, JobCounts, JobError } from '@musubi/contracts';
 import { OutboxWriter } from '@musubi/platform/bus';
 import { UnitOfWork, type Tx } from '@musubi/platform/db';
+import { DomainError } from '@musubi/platform/errors';
 import { runWithContext, type Logger } from '@musubi/platform/logging';
 import { LOGGER } from '@musubi/platform/runtime';
 import { TenantRepository } from '../tenants/tenant.repository.js';
@@ -187,10 +188,17 @@ export class JobRunner implements OnApplicationBootstrap, BeforeApplicationShutd
         return this.complete(job.id, 'failed', { ...NO_COUNTS, rows }, `${errorCount} problem(s) in the file; nothing was imported.`);
       }
       await this.jobs.progress(job.id, 'applying', 0, ops.length);
-      const applied = await this.uow.run(async (tx) => {
-        const counts = await session.apply(tx, ops, (n) => this.jobs.progress(job.id, 'applying', n, ops.length));
-        return this.complete(job.id, 'succeeded', { ...counts, rows, exported: 0 }, null, null, tx);
-      });
+      let applied: Job;
+      try {
+        applied = await this.uow.run(async (tx) => {
+          const counts = await session.apply(tx, ops, (n) => this.jobs.progress(job.id, 'applying', n, ops.length));
+          return this.complete(job.id, 'succeeded', { ...counts, rows, exported: 0 }, null, null, tx);
+        });
+      } catch (err) {
+        // The directory changed between the check and the apply (a concurrent edit, the limit): nothing was written.
+        if (!(err instanceof DomainError)) throw err;
+        return this.complete(job.id, 'failed', { ...NO_COUNTS, rows }, `${err.message} Nothing was imported.`);
+      }
       await (await this.files.uploads()).delete(job.fileObject ?? '');
       this.logger.info({ jobId: job.id, kind: job.kind, rows, encoding }, 'import applied');
       return applied;
