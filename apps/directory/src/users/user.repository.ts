@@ -165,7 +165,7 @@ const SORTS: Readonly<Record<UserSort, { column: string; time: boolean }>> = {
  * How many rows, in list order, the first attempt at a filtered page reads
  * before it gives up on the sort index (see `list`).
  */
-export const FILTER_WINDOW = 1000;
+export const FILTER_WINDOW = 5000;
 
 /** A list statement being put together: its SQL text depends only on the shape of the query, never on values. */
 class ListSql {
@@ -275,16 +275,38 @@ export class UserRepository {
   }
 
   /** Case-insensitive, as login IDs are unique regardless of case (the unique index answers it). */
-  async findByLoginId(tenantId: string, loginId: string): Promise<User | null> {
-    const rows = await runSql<UserRow>(this.dataSource, undefined, `SELECT ${COLUMNS} FROM users WHERE tenant_id = $1 AND sort_login = lower($2) AND ${LIVE}`, [
+  async findByLoginId(tenantId: string, loginId: string, tx?: Tx): Promise<User | null> {
+    const rows = await runSql<UserRow>(this.dataSource, tx, `SELECT ${COLUMNS} FROM users WHERE tenant_id = $1 AND sort_login = lower($2) AND ${LIVE}`, [
       tenantId,
       loginId,
     ]);
     return rows[0] ? toDomain(rows[0]) : null;
   }
 
+  /** Live users of a tenant by login ID, whatever its case (bulk imports), keyed by the lower-case login ID. */
+  async findByLoginIds(tenantId: string, loginIds: readonly string[], tx?: Tx): Promise<Map<string, User>> {
+    const found = new Map<string, User>();
+    for (let i = 0; i < loginIds.length; i += 5000) {
+      const chunk = loginIds.slice(i, i + 5000).map((l) => l.toLowerCase());
+      const rows = await runSql<UserRow>(this.dataSource, tx, `SELECT ${COLUMNS} FROM users WHERE tenant_id = $1 AND sort_login = ANY($2::text[]) AND ${LIVE}`, [tenantId, chunk]);
+      for (const r of rows) found.set(r.login_id.toLowerCase(), toDomain(r));
+    }
+    return found;
+  }
+
+  /** Active and disabled users by login ID, a page at a time (CSV exports): after `afterLogin` (lower case), at most `limit`. */
+  async exportPage(tenantId: string, afterLogin: string, limit: number): Promise<User[]> {
+    const rows = await runSql<UserRow>(
+      this.dataSource,
+      undefined,
+      `SELECT ${COLUMNS} FROM users WHERE tenant_id = $1 AND status IN ('active', 'disabled') AND sort_login > $2 ORDER BY sort_login LIMIT $3`,
+      [tenantId, afterLogin, limit],
+    );
+    return rows.map(toDomain);
+  }
+
   /** Every registered user counts against the tenant's limit, disabled and pending deletion too; purged ones do not. */
-  async countInTenant(tx: Tx, tenantId: string): Promise<number> {
+  async countInTenant(tx: Tx | undefined, tenantId: string): Promise<number> {
     const rows = await runSql<{ n: number }>(this.dataSource, tx, `SELECT count(*)::int AS n FROM users WHERE tenant_id = $1 AND ${LIVE}`, [tenantId]);
     return rows[0]?.n ?? 0;
   }
@@ -337,23 +359,31 @@ export class UserRepository {
     return this.page(rows, query.limit);
   }
 
-  /** The first attempt: the sort index, for at most FILTER_WINDOW rows. Null when the window did not settle the page. */
+  /**
+   * The first attempt: the sort index, for at most FILTER_WINDOW rows. The
+   * sort indexes carry the filtered columns (status, domain, search vector),
+   * so the walk reads no table rows: only the page's rows are fetched, at the
+   * end. Null when the window did not settle the page.
+   */
   private async walkWindow(query: UserListQuery): Promise<UserListPage | null> {
     const s = new ListSql(query);
     const after = s.after('u', query.after);
     const filters = s.filters('u') ?? 'true';
-    const rows = await runSql<ListedRow & { hit: boolean; rn: string; sort_value: unknown }>(
+    const rows = await runSql<ListedRow & { hit: boolean; rn: string }>(
       this.dataSource,
       undefined,
-      `SELECT w.* FROM (
-         SELECT ${COLUMNS_OF('u')}, ${s.keyOf('u')} AS cursor_key, ${s.sortColumn('u')} AS sort_value, (${filters}) AS hit,
-                row_number() OVER (ORDER BY ${s.orderBy('u')}) AS rn
-         FROM users u
-         WHERE u.tenant_id = $1 AND u.${LIVE}${after}
-         ORDER BY ${s.orderBy('u')} LIMIT ${FILTER_WINDOW}
-       ) w
-       WHERE w.hit OR w.rn = ${FILTER_WINDOW}
-       ORDER BY ${s.orderBy('w', 'w.sort_value')} LIMIT ${s.param(query.limit + 2)}`,
+      `SELECT ${COLUMNS_OF('u')}, w.cursor_key, w.hit, w.rn FROM (
+         SELECT x.* FROM (
+           SELECT u.id, ${s.keyOf('u')} AS cursor_key, ${s.sortColumn('u')} AS sort_value, (${filters}) AS hit,
+                  row_number() OVER (ORDER BY ${s.orderBy('u')}) AS rn
+           FROM users u
+           WHERE u.tenant_id = $1 AND u.${LIVE}${after}
+           ORDER BY ${s.orderBy('u')} LIMIT ${FILTER_WINDOW}
+         ) x
+         WHERE x.hit OR x.rn = ${FILTER_WINDOW}
+         ORDER BY ${s.orderBy('x', 'x.sort_value')} LIMIT ${s.param(query.limit + 2)}
+       ) w JOIN users u ON u.id = w.id
+       ORDER BY ${s.orderBy('w', 'w.sort_value')}`,
       s.params,
     );
     const hits = rows.filter((r) => r.hit);

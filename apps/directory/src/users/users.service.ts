@@ -1,13 +1,13 @@
 import { Injectable } from '@nestjs/common';
-import type { CallContext, ErrorDetail, ReplyOf, RequestOf, UserView } from '@musubi/contracts';
-import { OutboxWriter, uuidv7 } from '@musubi/platform/bus';
+import type { CallContext, ReplyOf, RequestOf, UserView } from '@musubi/contracts';
+import { OutboxWriter } from '@musubi/platform/bus';
 import { UnitOfWork, type Tx } from '@musubi/platform/db';
 import { DomainError, assertUnreachable, validationError } from '@musubi/platform/errors';
 import { authorize, authorizeInternal } from '@musubi/platform/authz';
 import { TenantRepository } from '../tenants/tenant.repository.js';
 import type { Tenant } from '../tenants/tenant.js';
 import { TenantDomains } from '../domains/tenant-domains.js';
-import { defaultDisplayName, domainOf, normalizeKana, type LiveStatus, type User, type UserListFilter, type UserProfile } from './user.js';
+import { applyProfile, changedFields, checkProfile, domainOf, emptyProfile, loginDomainProblem, newUser, withDefaults, type LiveStatus, type User, type UserListFilter } from './user.js';
 import { decodeUserCursor, encodeUserCursor } from './user-cursor.js';
 import { UserRepository } from './user.repository.js';
 
@@ -44,91 +44,8 @@ export const userView = (u: User): UserView => ({
   deletedAt: iso(u.deletedAt),
 });
 
-type Changes = RequestOf<'musubi.directory.user.update.v1'>['changes'];
-type ProfileInput = Partial<Omit<RequestOf<'musubi.directory.user.create.v1'>, 'tenantId'>> | Changes;
-
-/** Fields compared to tell a change from a no-op (and a roles-only change from others). */
-const PROFILE_KEYS = [
-  'loginId',
-  'displayName',
-  'familyName',
-  'givenName',
-  'familyNameKana',
-  'givenNameKana',
-  'email',
-  'department',
-  'title',
-  'locale',
-  'extraEmails',
-  'phones',
-  'ims',
-  'entitlements',
-  'personalEmail',
-  'personalMobile',
-  'externalId',
-  'appLinkingId',
-  'roles',
-] as const satisfies ReadonlyArray<keyof UserProfile>;
-
-const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-
-/** The fields that differ between two versions of a profile. */
-export function changedFields(before: UserProfile, after: UserProfile): Array<keyof UserProfile> {
-  return PROFILE_KEYS.filter((k) => !same(before[k], after[k]));
-}
-
-const trimmed = (v: string | null | undefined): string | null | undefined => (typeof v === 'string' ? v.trim() : v);
-const kana = (v: string | null | undefined): string | null | undefined => (typeof v === 'string' ? normalizeKana(v) : v);
-
-/**
- * Applies the fields present in `input` to `base` (PATCH semantics: absent
- * means unchanged, null clears), normalised the way they are stored: names
- * trimmed, kana in full-width katakana, contact labels trimmed.
- */
-export function applyProfile(base: UserProfile, input: ProfileInput): UserProfile {
-  const pick = <K extends keyof UserProfile>(k: K, map: (v: never) => UserProfile[K] | undefined = (v) => v): UserProfile[K] => {
-    const raw = (input as Record<string, unknown>)[k];
-    if (raw === undefined) return base[k];
-    const mapped = map(raw as never);
-    return mapped === undefined ? base[k] : mapped;
-  };
-  const contact = <T extends { name?: string | null | undefined; value: string; type: string }>(list: readonly T[]) =>
-    list.map((c) => ({ ...c, name: c.name?.trim() || null, value: c.value.trim() }));
-  return {
-    loginId: pick('loginId', (v: string) => v.trim()),
-    displayName: pick('displayName', (v: string) => v.trim()),
-    familyName: pick('familyName', trimmed),
-    givenName: pick('givenName', trimmed),
-    familyNameKana: pick('familyNameKana', kana),
-    givenNameKana: pick('givenNameKana', kana),
-    email: pick('email'),
-    department: pick('department', trimmed),
-    title: pick('title', trimmed),
-    locale: pick('locale'),
-    extraEmails: pick('extraEmails'),
-    phones: pick('phones', contact),
-    ims: pick('ims', contact),
-    entitlements: pick('entitlements', (v: string[]) => v.map((e) => e.trim())),
-    personalEmail: pick('personalEmail'),
-    personalMobile: pick('personalMobile'),
-    externalId: pick('externalId', trimmed),
-    appLinkingId: pick('appLinkingId', trimmed),
-    roles: pick('roles'),
-  };
-}
-
-/** Rules the schemas cannot say: kana that is still katakana after normalising, no blank name after trimming. */
-function checkProfile(p: UserProfile, where: ProfileInput): void {
-  const problems: ErrorDetail[] = [];
-  for (const k of ['familyNameKana', 'givenNameKana'] as const) {
-    const v = p[k];
-    if (k in where && v !== null && !/^[ァ-ヿ]+(?: [ァ-ヿ]+)*$/u.test(v)) problems.push({ pointer: `/${k}`, detail: 'must be katakana' });
-  }
-  for (const k of ['displayName', 'familyName', 'givenName', 'department', 'title', 'externalId', 'appLinkingId'] as const) {
-    if (k in where && p[k] === '') problems.push({ pointer: `/${k}`, detail: 'must not be blank' });
-  }
-  if (problems.length > 0) throw validationError(problems, 'Some fields are invalid.');
-}
+/** Users purged per transaction. */
+export const PURGE_BATCH = 100;
 
 type LifecycleSubject = 'musubi.directory.user.disabled.v1' | 'musubi.directory.user.enabled.v1' | 'musubi.directory.user.deleted.v1' | 'musubi.directory.user.restored.v1';
 
@@ -148,41 +65,35 @@ export class UsersService {
   }
 
   private async checkDomain(tx: Tx, tenant: Tenant, loginId: string): Promise<void> {
-    const domain = domainOf(loginId);
-    const allowed = await this.domains.allowedFor(tx, tenant);
-    if (!allowed.includes(domain)) {
-      throw new DomainError('validation_failed', `The login ID's domain "${domain}" is not a verified domain of this tenant.`, [
-        { pointer: '/loginId', detail: `must be in one of the tenant's domains (${allowed.join(', ')})` },
-      ]);
-    }
+    const problem = loginDomainProblem(loginId, await this.domains.allowedFor(tx, tenant));
+    if (problem) throw new DomainError('validation_failed', `The login ID's domain "${domainOf(loginId)}" is not a verified domain of this tenant.`, [problem]);
+  }
+
+  /** A login ID held by another user, with what the caller can do about it (a user pending deletion keeps its login ID until purged). */
+  private async checkLoginIdFree(tx: Tx, tenantId: string, loginId: string, self: string | null): Promise<void> {
+    const holder = await this.users.findByLoginId(tenantId, loginId, tx);
+    if (!holder || holder.id === self) return;
+    throw new DomainError(
+      'login_id_taken',
+      holder.status === 'pending_deletion'
+        ? 'A user pending deletion still holds this login ID: restore that user, or wait until it is purged.'
+        : 'Another user of this tenant already has this login ID.',
+      [{ pointer: '/loginId', detail: holder.status === 'pending_deletion' ? 'is held by a user pending deletion' : 'is already in use' }],
+    );
+  }
+
+  private static externalIdReadOnly(): DomainError {
+    return new DomainError('read_only', 'External IDs come from the directory sync; administrators cannot set them in this tenant.', [
+      { pointer: '/externalId', detail: 'is set by the directory sync' },
+    ]);
   }
 
   async create(req: RequestOf<'musubi.directory.user.create.v1'>, ctx: CallContext): Promise<UserView> {
     authorize(ctx, req.tenantId, 'users:write');
     if (req.roles?.length) authorize(ctx, req.tenantId, 'roles:write');
-    const blank: UserProfile = {
-      loginId: req.loginId,
-      displayName: '',
-      familyName: null,
-      givenName: null,
-      familyNameKana: null,
-      givenNameKana: null,
-      email: null,
-      department: null,
-      title: null,
-      locale: 'ja-JP',
-      extraEmails: [],
-      phones: [],
-      ims: [],
-      entitlements: [],
-      personalEmail: null,
-      personalMobile: null,
-      externalId: null,
-      appLinkingId: null,
-      roles: [],
-    };
     const { tenantId: _tenantId, ...input } = req;
-    const profile = applyProfile(blank, input);
+    // The locale is settled inside the transaction (the tenant's default when none was given).
+    const profile = applyProfile(emptyProfile(req.loginId, input.locale ?? 'ja-JP'), input);
     checkProfile(profile, input);
     const now = new Date();
     const user = await this.uow.run(async (tx) => {
@@ -190,31 +101,14 @@ export class UsersService {
       const tenant = await this.tenantRepo.lockById(tx, req.tenantId);
       if (!tenant) throw new DomainError('not_found', 'No such tenant.');
       if (tenant.status !== 'active') throw new DomainError('conflict', `The tenant is ${tenant.status}.`);
-      if (profile.externalId !== null && this.readOnlyFor(ctx, tenant, profile)) {
-        throw new DomainError('read_only', 'External IDs come from the directory sync; administrators cannot set them in this tenant.', [
-          { pointer: '/externalId', detail: 'is set by the directory sync' },
-        ]);
-      }
+      if (profile.externalId !== null && this.readOnlyFor(ctx, tenant, profile)) throw UsersService.externalIdReadOnly();
       await this.checkDomain(tx, tenant, profile.loginId);
+      await this.checkLoginIdFree(tx, tenant.id, profile.loginId, null);
       const count = await this.users.countInTenant(tx, tenant.id);
       if (count >= tenant.userLimit) {
         throw new DomainError('limit_exceeded', `The tenant already has ${count} of its ${tenant.userLimit} users.`);
       }
-      const u: User = {
-        ...profile,
-        id: uuidv7(now.getTime()),
-        tenantId: tenant.id,
-        displayName: profile.displayName || defaultDisplayName(profile.familyName, profile.givenName, profile.loginId),
-        locale: input.locale ?? tenant.defaultLocale,
-        status: 'active',
-        restoreStatus: null,
-        createdAt: now,
-        updatedAt: now,
-        lastSignInAt: null,
-        passwordChangedAt: null,
-        deletedAt: null,
-        version: 1,
-      };
+      const u = newUser(withDefaults({ ...profile, locale: input.locale ?? tenant.defaultLocale }), tenant.id, now);
       await this.users.insert(tx, u);
       await this.outbox.append(tx, 'musubi.directory.user.created.v1', { user: userView(u) }, { tenantId: tenant.id });
       return u;
@@ -286,12 +180,12 @@ export class UsersService {
       if (fields.some((f) => f !== 'roles') && this.readOnlyFor(ctx, tenant, current)) {
         throw new DomainError('read_only', 'This user comes from a directory sync; change it there.');
       }
-      if (fields.includes('externalId') && this.readOnlyFor(ctx, tenant, profile)) {
-        throw new DomainError('read_only', 'External IDs come from the directory sync; administrators cannot set them in this tenant.', [
-          { pointer: '/externalId', detail: 'is set by the directory sync' },
-        ]);
+      if (fields.includes('externalId') && this.readOnlyFor(ctx, tenant, profile)) throw UsersService.externalIdReadOnly();
+      if (fields.includes('loginId')) {
+        // Moving within a domain that has since lost its proof is allowed; moving into one is not.
+        if (domainOf(profile.loginId) !== domainOf(current.loginId)) await this.checkDomain(tx, tenant, profile.loginId);
+        await this.checkLoginIdFree(tx, tenant.id, profile.loginId, current.id);
       }
-      if (fields.includes('loginId') && domainOf(profile.loginId) !== domainOf(current.loginId)) await this.checkDomain(tx, tenant, profile.loginId);
       return { ...current, ...profile };
     });
   }
@@ -354,6 +248,32 @@ export class UsersService {
       UsersService.expect(u, 'pending_deletion', 'restored');
       return { status: u.restoreStatus ?? 'active', restoreStatus: null, deletedAt: null };
     });
+  }
+
+  /**
+   * Purges every user whose tenant's deletion retention has passed since it
+   * was deleted, in batches of PURGE_BATCH per transaction: the row keeps only
+   * its id, tenant and dates, its group memberships go, and `user.purged`
+   * carries the tombstone. Replicas running rounds at once share the work
+   * (rows another replica holds are skipped), and a user restored meanwhile is
+   * not touched (it is no longer pending deletion when its row is locked).
+   */
+  async purgeDue(now: Date = new Date()): Promise<{ purged: number }> {
+    let purged = 0;
+    for (;;) {
+      const batch = await this.uow.run(async (tx) => {
+        const due = await this.users.claimPurgeDue(tx, now, PURGE_BATCH);
+        const at = new Date();
+        for (const { user } of due) {
+          if (!(await this.users.purge(tx, user, at))) continue;
+          const tombstone = { id: user.id, status: 'purged' as const, deletedAt: (user.deletedAt ?? at).toISOString(), purgedAt: at.toISOString() };
+          await this.outbox.append(tx, 'musubi.directory.user.purged.v1', { user: tombstone }, { tenantId: user.tenantId });
+          purged++;
+        }
+        return due.length;
+      });
+      if (batch < PURGE_BATCH) return { purged };
+    }
   }
 
   /**

@@ -205,7 +205,8 @@ export const UserListQuery = Type.Object(
       Type.String({
         minLength: 1,
         maxLength: 100,
-        description: 'Words, each the start of a word of the login ID, the names, their kana (hiragana finds katakana) or the emails; `@acme` matches the start of the login ID\'s domain',
+        description:
+          'Words, each the start of a word of the login ID, the names, their kana (hiragana finds katakana), the display name, the emails, the external ID or the application-linking ID; `@acme` matches the start of the login ID\'s domain',
       }),
     ),
   },
