@@ -27,7 +27,10 @@ export const gatewayService: ServiceDefinition<typeof gatewaySettings> = {
       const app = await NestFactory.create<NestFastifyApplication>(root, adapter, { logger: nestLogger, bufferLogs: false });
       // Hosted pages use cookies (Nest itself parses their url-encoded forms).
       await app.register(fastifyCookie);
-      installHooks(app.getHttpAdapter().getInstance(), { logger, https });
+      const fastify = app.getHttpAdapter().getInstance();
+      // CSV uploads (the only non-JSON bodies the API takes; hooks refuse them elsewhere) reach their route as a stream.
+      fastify.addContentTypeParser('text/csv', (_req, payload, done) => done(null, payload));
+      installHooks(fastify, { logger, https });
       return app;
     },
   },

@@ -56,8 +56,11 @@ function sendsNonJsonToApi(req: FastifyRequest): boolean {
   const length = req.headers['content-length'];
   const hasBody = (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
   const mediaType = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
-  return hasBody && mediaType !== 'application/json';
+  return hasBody && mediaType !== 'application/json' && !(mediaType === 'text/csv' && CSV_UPLOAD.test(req.url));
 }
+
+/** The routes that take a CSV file as their body (see api/jobs.controller.ts). */
+const CSV_UPLOAD = /^\/api\/v1\/tenants\/[^/?]+\/jobs\/(?:imports|previews)(?:\?|$)/;
 
 /** Headers every response carries unless a route set its own (pages set their CSP). */
 export function setSecurityHeaders(reply: FastifyReply, https: boolean): void {

@@ -22,6 +22,10 @@ export function httpStatusOf(code: ErrorCode): number {
       return 409;
     case 'precondition_failed':
       return 412;
+    case 'payload_too_large':
+      return 413;
+    case 'unsupported_media_type':
+      return 415;
     case 'rate_limited':
       return 429;
     case 'internal':

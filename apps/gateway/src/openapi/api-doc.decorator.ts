@@ -6,6 +6,8 @@ export interface ApiDocMeta {
   readonly tag: string;
   readonly status: number;
   readonly body?: TSchema;
+  /** A route whose body is a file of this media type (e.g. text/csv), streamed, not JSON. */
+  readonly upload?: string;
   /** A request body that works, shown in the document (and used by the e2e tests to call the route). */
   readonly example?: unknown;
   /** Null for responses without a body. */

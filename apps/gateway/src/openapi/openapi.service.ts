@@ -72,7 +72,7 @@ export class OpenApiService {
           : { description: 'Success, no body' },
       };
       // Every route with a body can refuse it as too large (413) or not JSON (415).
-      const errors = new Set<number>([400, ...(r.access ? [401, 403] : []), ...(r.path.includes('{') ? [404] : []), ...(r.doc.body ? [413, 415] : []), 503, ...(r.doc.errors ?? [])]);
+      const errors = new Set<number>([400, ...(r.access ? [401, 403] : []), ...(r.path.includes('{') ? [404] : []), ...(r.doc.body || r.doc.upload ? [413, 415] : []), 503, ...(r.doc.errors ?? [])]);
       for (const status of [...errors].sort()) {
         responses[String(status)] = { description: `Error (${status})`, content: { 'application/problem+json': { schema: problemRef } } };
       }
@@ -84,12 +84,16 @@ export class OpenApiService {
         ...(r.access
           ? 'operatorOnly' in r.access
             ? { security: [{ operator: [] }], description: 'Platform operator only.' }
-            : { security: [{ operator: [] }, { session: [], csrf: [] }], description: `Requires the \`${r.access.permission}\` permission in the tenant (operator, or a signed-in user whose roles grant it).` }
+            : 'signedIn' in r.access
+              ? { security: [{ operator: [] }, { session: [], csrf: [] }], description: 'Any signed-in user of the tenant (a session, not an API token), or the operator.' }
+              : { security: [{ operator: [] }, { session: [], csrf: [] }], description: `Requires the \`${r.access.permission}\` permission in the tenant (operator, or a signed-in user whose roles grant it, or an API token with a scope covering it).` }
           : {}),
         parameters: [...params, ...query],
         ...(r.doc.body
           ? { requestBody: { required: true, content: { 'application/json': { schema: r.doc.body, ...(r.doc.example !== undefined ? { example: r.doc.example } : {}) } } } }
-          : {}),
+          : r.doc.upload
+            ? { requestBody: { required: true, content: { [r.doc.upload]: { schema: { type: 'string', contentMediaType: r.doc.upload } } } } }
+            : {}),
         responses,
       };
     }

@@ -5,7 +5,7 @@ import { BusClient } from '@musubi/platform/bus';
 import { loadConfig } from '@musubi/platform/config';
 import { HealthRegistry } from '@musubi/platform/health';
 import { createLogger } from '@musubi/platform/logging';
-import { PlatformModule, REDIS } from '@musubi/platform/runtime';
+import { NATS, PlatformModule, REDIS } from '@musubi/platform/runtime';
 import { AppModule } from '../app.module.js';
 import { gatewaySettings } from '../config/env.schema.js';
 import { OpenApiService } from './openapi.service.js';
@@ -32,6 +32,7 @@ beforeAll(async () => {
         extra: [
           { provide: BusClient, useValue: {} },
           { provide: REDIS, useValue: {} },
+          { provide: NATS, useValue: {} },
         ],
       }),
       AppModule,

@@ -15,6 +15,8 @@ export const ERROR_CODES = {
   read_only: 'This resource is managed elsewhere (e.g. a directory sync) and cannot be changed here.',
   precondition_failed: 'The resource changed since it was read (If-Match).',
   limit_exceeded: 'A limit of the tenant or of the platform would be exceeded.',
+  payload_too_large: 'The request body (an uploaded file) is larger than this endpoint accepts.',
+  unsupported_media_type: 'The request body is not of a media type this endpoint accepts.',
   rate_limited: 'Too many requests; try again later.',
   service_unavailable: 'A service needed for this request is not available.',
   internal: 'An internal error occurred.',
