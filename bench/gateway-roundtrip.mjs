@@ -8,15 +8,11 @@
 //
 // Prints req/s and latency percentiles. Target on the 2-core machine: ≥ 4,000 req/s,
 // p99 < 30 ms.
-import { randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { SERVICE_NAMES, importDist } from '../tools/dev/common.mjs';
+import { startBenchFleet } from './support/fleet.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: args } = parseArgs({
   options: {
     connections: { type: 'string', default: '50' },
@@ -28,46 +24,15 @@ const { values: args } = parseArgs({
   },
 });
 
-const { Fleet, fleetProcesses, ensureInfrastructure } = await importDist(root, 'fleet');
-const { createTestDatabase, startNatsServer, startRedisServer, freePort } = await importDist(root, 'testing');
-const { devSecrets } = await import('../tools/dev/common.mjs');
-
-const defs = (await Promise.all(SERVICE_NAMES.map((n) => import(pathToFileURL(join(root, 'apps', n, 'dist', 'service.js')).href)))).map((m) => Object.values(m)[0]);
-const entries = defs.map((d) => ({ name: d.name, settings: d.settings, ...(d.database ? { database: { schema: d.database.schema } } : {}) }));
-
-const infra = await ensureInfrastructure({ dataDir: join(root, '.musubi'), env: process.env, log: (l) => console.log(`bench: ${l}`), postgresPassword: devSecrets(join(root, '.musubi')).postgresPassword });
-process.env.MUSUBI_TEST_PG_ADMIN_URL = infra.pgAdminUrl;
-const [nats, redis, db] = await Promise.all([
-  startNatsServer(),
-  startRedisServer(),
-  createTestDatabase(defs.filter((d) => d.database).map((d) => ({ schema: d.database.schema, migrations: d.database.migrations }))),
-]);
-const ports = {};
-for (const e of entries) ports[e.name] = { management: await freePort() };
-const publicPort = await freePort();
-ports.gateway.public = publicPort;
-const token = randomBytes(32).toString('base64url');
-const base = `http://127.0.0.1:${publicPort}`;
-const processes = fleetProcesses(entries, {
-  root,
-  natsUrl: nats.url,
-  redisUrl: redis.url,
-  databaseAdminUrl: db.adminUrl,
-  databaseUrlFor: (schema) => db.urlFor(schema),
-  operatorToken: token,
-  publicUrl: base,
-  ports,
-  extra: { LOG_LEVEL: 'warn', DATABASE_POOL_SIZE: args.pool },
-});
 // --profile <dir>: CPU profiles of the gateway and directory, written when they stop.
-if (args.profile) {
-  for (const p of processes.filter((x) => x.name === 'gateway' || x.name === 'directory')) {
-    p.execArgv = ['--cpu-prof', `--cpu-prof-dir=${args.profile}/${p.name}`];
-  }
-}
-const fleet = new Fleet((service, line) => {
-  if (/"level":"(error|fatal)"/.test(line)) console.error(`[${service}] ${line}`);
+const fleet = await startBenchFleet({
+  extra: { DATABASE_POOL_SIZE: args.pool },
+  prepare: (processes) => {
+    if (!args.profile) return;
+    for (const p of processes.filter((x) => x.name === 'gateway' || x.name === 'directory')) p.execArgv = ['--cpu-prof', `--cpu-prof-dir=${args.profile}/${p.name}`];
+  },
 });
+const { base, token } = fleet;
 
 /** CPU seconds (user + system) used so far by a process and, for Postgres, all its backends. */
 const TICK = 100; // USER_HZ on Linux
@@ -91,20 +56,12 @@ function postgresCpu() {
   return total;
 }
 const snapshot = () => ({
-  ...Object.fromEntries(['gateway', 'directory'].map((n) => [n, cpuOf(fleet.pidOf(n))])),
-  'nats-server': cpuOf(nats.pid),
+  ...Object.fromEntries(['gateway', 'directory', 'nats-server'].map((n) => [n, cpuOf(fleet.pidOf(n))])),
   postgres: postgresCpu(),
   'load generator': (process.cpuUsage().user + process.cpuUsage().system) / 1e6,
 });
 
-const cleanup = async () => {
-  await fleet.stopAll();
-  await Promise.all([nats.stop(), redis.stop(), db.drop()]);
-  await infra.stop();
-};
-
 try {
-  await fleet.startAll(processes);
   const auth = { authorization: `Bearer ${token}` };
   const res = await fetch(`${base}/api/v1/tenants`, {
     method: 'POST',
@@ -137,5 +94,5 @@ try {
   console.log(JSON.stringify(result, null, 2));
   console.log(`\n${result.requestsPerSecond} req/s, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, ${non2xx} failures`);
 } finally {
-  await cleanup();
+  await fleet.stop();
 }

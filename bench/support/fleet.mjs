@@ -9,8 +9,9 @@ import { SERVICE_NAMES, devSecrets, importDist } from '../../tools/dev/common.mj
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /**
- * @param {{ extra?: Record<string, string>, log?: (line: string) => void }} [opts]
- * @returns {Promise<{ base: string, token: string, api: (path: string, init?: RequestInit) => Promise<Response>, stop: () => Promise<void> }>}
+ * @param {{ extra?: Record<string, string>, log?: (line: string) => void, prepare?: (processes: Array<{ name: string, execArgv?: string[] }>) => void }} [opts]
+ *   `prepare` may change the processes before they start (e.g. add --cpu-prof).
+ * @returns {Promise<{ base: string, token: string, api: (path: string, init?: RequestInit) => Promise<Response>, stop: () => Promise<void>, pidOf: (name: string) => number | undefined }>}
  */
 export async function startBenchFleet(opts = {}) {
   const { Fleet, fleetProcesses, ensureInfrastructure } = await importDist(root, 'fleet');
@@ -48,6 +49,7 @@ export async function startBenchFleet(opts = {}) {
       ...(opts.extra ?? {}),
     },
   });
+  opts.prepare?.(processes);
   const fleet = new Fleet((service, line) => {
     if (/"level":"(error|fatal)"/.test(line)) console.error(`[${service}] ${line}`);
   });
@@ -65,5 +67,7 @@ export async function startBenchFleet(opts = {}) {
   /** @type {(path: string, init?: RequestInit) => Promise<Response>} */
   const api = (path, init = {}) =>
     fetch(`${base}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, ...(typeof init.body === 'string' ? { 'content-type': 'application/json' } : {}), ...(init.headers ?? {}) } });
-  return { base, token, api, stop };
+  /** @type {(name: string) => number | undefined} */
+  const pidOf = (name) => (name === 'nats-server' ? nats.pid : fleet.pidOf(name));
+  return { base, token, api, stop, pidOf };
 }

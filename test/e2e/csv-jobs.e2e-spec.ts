@@ -1,28 +1,23 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import iconv from 'iconv-lite';
-import type { JobError, JobView, MeView, TenantView, UserView } from '@musubi/contracts';
+import type { JobError, JobView, TenantView, UserView } from '@musubi/contracts';
 import { waitFor } from '@musubi/platform/testing';
 import { operatorFetch, startTestFleet, type TestFleet } from '../support/test-fleet.js';
-import { WebClient } from '../support/web-client.js';
+import { consoleSession, operatorJson, type ConsoleSession } from '../support/admin-api.js';
 
 // Bulk CSV jobs through the gateway, as an administrator's console and an operator's script use them.
 
 let f: TestFleet;
 let acme: TenantView;
 let globex: TenantView;
-const NEW_PASSWORD = 'a long enough passphrase 2026';
 
 interface Page<T> {
   items: T[];
   nextCursor: string | null;
 }
 
-async function api<T>(path: string, init: RequestInit = {}): Promise<T> {
-  const res = await operatorFetch(f, path, init);
-  if (res.status >= 300) throw new Error(`${init.method ?? 'GET'} ${path} → ${res.status} ${await res.text()}`);
-  return (await res.json()) as T;
-}
+const api = <T>(path: string, init: RequestInit = {}) => operatorJson<T>(f, path, init);
 
 const jobsUrl = (t: TenantView) => `/api/v1/tenants/${t.id}/jobs`;
 const upload = (t: TenantView, what: string, body: Buffer | string, query = '') =>
@@ -38,15 +33,6 @@ async function finished(t: TenantView, id: string, get: (path: string) => Promis
     30_000,
     100,
   );
-}
-
-async function signedIn(tenant: TenantView, local: string, roles: string[]): Promise<{ web: WebClient; csrf: string }> {
-  const u = await api<UserView>(`/api/v1/tenants/${tenant.id}/users`, { method: 'POST', body: JSON.stringify({ loginId: `${local}@${tenant.platformDomain}`, roles }) });
-  const otp = await api<{ temporaryPassword: string }>(`/api/v1/tenants/${tenant.id}/users/${u.id}/temporary-password`, { method: 'POST' });
-  const web = new WebClient(f.gatewayUrl);
-  await web.signIn(tenant.slug, u.loginId, otp.temporaryPassword, NEW_PASSWORD);
-  const me = (await (await web.fetch('/api/v1/me')).json()) as MeView;
-  return { web, csrf: me.csrfToken };
 }
 
 beforeAll(async () => {
@@ -133,17 +119,17 @@ describe('exporting', () => {
 });
 
 describe('who may run and read jobs', () => {
-  let admin: { web: WebClient; csrf: string };
-  let auditor: { web: WebClient; csrf: string };
-  let theirAdmin: { web: WebClient; csrf: string };
+  let admin: ConsoleSession;
+  let auditor: ConsoleSession;
+  let theirAdmin: ConsoleSession;
 
   beforeAll(async () => {
-    admin = await signedIn(acme, 'jobs-admin', ['tenant_admin']);
-    auditor = await signedIn(acme, 'jobs-auditor', ['auditor']);
-    theirAdmin = await signedIn(globex, 'their-admin', ['tenant_admin']);
+    admin = await consoleSession(f, acme, 'jobs-admin', ['tenant_admin']);
+    auditor = await consoleSession(f, acme, 'jobs-auditor', ['auditor']);
+    theirAdmin = await consoleSession(f, globex, 'their-admin', ['tenant_admin']);
   }, 60_000);
 
-  const csvPost = (who: { web: WebClient; csrf: string }, t: TenantView, csrf = true) =>
+  const csvPost = (who: ConsoleSession, t: TenantView, csrf = true) =>
     who.web.fetch(`${jobsUrl(t)}/imports?kind=groups`, { method: 'POST', headers: { 'content-type': 'text/csv', ...(csrf ? { 'x-csrf-token': who.csrf } : {}) }, body: 'name\nConsole group\n' });
 
   it("lets the tenant's administrator import from the console, with the CSRF header only", async () => {

@@ -1,27 +1,22 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { GroupEffectiveUserView, GroupMemberView, GroupView, MeView, TenantView, UserGroupMembershipView, UserView } from '@musubi/contracts';
+import type { GroupEffectiveUserView, GroupMemberView, GroupView, TenantView, UserGroupMembershipView, UserView } from '@musubi/contracts';
 import { waitFor } from '@musubi/platform/testing';
 import { operatorFetch, startTestFleet, type TestFleet } from '../support/test-fleet.js';
-import { WebClient } from '../support/web-client.js';
+import { consoleSession, operatorJson, type ConsoleSession } from '../support/admin-api.js';
 
 // Groups through the gateway, as an operator's script and an admin console would use them.
 
 let f: TestFleet;
 let acme: TenantView;
 let globex: TenantView;
-const NEW_PASSWORD = 'a long enough passphrase 2026';
 
 interface Page<T> {
   items: T[];
   nextCursor: string | null;
 }
 
-async function api<T>(path: string, init: RequestInit = {}): Promise<T> {
-  const res = await operatorFetch(f, path, init);
-  if (res.status >= 300) throw new Error(`${init.method ?? 'GET'} ${path} → ${res.status} ${await res.text()}`);
-  return (res.status === 204 ? undefined : await res.json()) as T;
-}
+const api = <T>(path: string, init: RequestInit = {}) => operatorJson<T>(f, path, init);
 
 const problemOf = async (res: Response) => {
   expect(res.headers.get('content-type')).toContain('application/problem+json');
@@ -31,14 +26,7 @@ const problemOf = async (res: Response) => {
 const user = (tenant: TenantView, local: string, roles: string[] = []) =>
   api<UserView>(`/api/v1/tenants/${tenant.id}/users`, { method: 'POST', body: JSON.stringify({ loginId: `${local}@${tenant.platformDomain}`, roles }) });
 
-async function signedIn(tenant: TenantView, local: string, roles: string[]): Promise<{ web: WebClient; csrf: string }> {
-  const u = await user(tenant, local, roles);
-  const otp = await api<{ temporaryPassword: string }>(`/api/v1/tenants/${tenant.id}/users/${u.id}/temporary-password`, { method: 'POST' });
-  const web = new WebClient(f.gatewayUrl);
-  await web.signIn(tenant.slug, u.loginId, otp.temporaryPassword, NEW_PASSWORD);
-  const me = (await (await web.fetch('/api/v1/me')).json()) as MeView;
-  return { web, csrf: me.csrfToken };
-}
+const signedIn = (tenant: TenantView, local: string, roles: string[]) => consoleSession(f, tenant, local, roles);
 
 const groupsUrl = (tenant: TenantView) => `/api/v1/tenants/${tenant.id}/groups`;
 
@@ -171,15 +159,15 @@ describe('groups through the admin API, as the operator', () => {
 });
 
 describe('groups through the admin API, with a hosted-login session', () => {
-  let admin: { web: WebClient; csrf: string };
-  let auditor: { web: WebClient; csrf: string };
-  let theirAdmin: { web: WebClient; csrf: string };
+  let admin: ConsoleSession;
+  let auditor: ConsoleSession;
+  let theirAdmin: ConsoleSession;
 
   beforeAll(async () => {
     [admin, auditor, theirAdmin] = await Promise.all([signedIn(acme, 'groupadmin', ['tenant_admin']), signedIn(acme, 'groupauditor', ['auditor']), signedIn(globex, 'boss', ['tenant_admin'])]);
   }, 60_000);
 
-  const post = (who: { web: WebClient; csrf: string }, path: string, body: object) =>
+  const post = (who: ConsoleSession, path: string, body: object) =>
     who.web.fetch(path, { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': who.csrf }, body: JSON.stringify(body) });
 
   it("lets the tenant's administrator manage groups and members, with the CSRF header", async () => {

@@ -1,8 +1,8 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { MeView, TenantView, UserView } from '@musubi/contracts';
+import type { TenantView, UserView } from '@musubi/contracts';
 import { operatorFetch, startTestFleet, type TestFleet } from '../support/test-fleet.js';
-import { WebClient } from '../support/web-client.js';
+import { consoleSession, operatorJson, type ConsoleSession } from '../support/admin-api.js';
 
 // Users through the gateway, as an operator's script and an admin console use them:
 // ETags and If-Match, the list with its filters and cursors, the lifecycle, and
@@ -11,7 +11,6 @@ import { WebClient } from '../support/web-client.js';
 let f: TestFleet;
 let acme: TenantView;
 let globex: TenantView;
-const NEW_PASSWORD = 'a long enough passphrase 2026';
 
 interface Page<T> {
   items: T[];
@@ -23,11 +22,7 @@ interface ProblemBody {
   errors?: Array<{ pointer: string }>;
 }
 
-async function api<T>(path: string, init: RequestInit = {}): Promise<T> {
-  const res = await operatorFetch(f, path, init);
-  if (res.status >= 300) throw new Error(`${init.method ?? 'GET'} ${path} → ${res.status} ${await res.text()}`);
-  return (await res.json()) as T;
-}
+const api = <T>(path: string, init: RequestInit = {}) => operatorJson<T>(f, path, init);
 
 const problemOf = async (res: Response): Promise<ProblemBody> => {
   expect(res.headers.get('content-type')).toContain('application/problem+json');
@@ -39,17 +34,10 @@ const usersUrl = (tenant: TenantView) => `/api/v1/tenants/${tenant.id}/users`;
 const create = (tenant: TenantView, local: string, fields: Record<string, unknown> = {}) =>
   api<UserView>(usersUrl(tenant), { method: 'POST', body: JSON.stringify({ loginId: `${local}@${tenant.platformDomain}`, ...fields }) });
 
-async function signedIn(tenant: TenantView, local: string, roles: string[]): Promise<{ web: WebClient; csrf: string; user: UserView }> {
-  const user = await create(tenant, local, { roles });
-  const otp = await api<{ temporaryPassword: string }>(`${usersUrl(tenant)}/${user.id}/temporary-password`, { method: 'POST' });
-  const web = new WebClient(f.gatewayUrl);
-  await web.signIn(tenant.slug, user.loginId, otp.temporaryPassword, NEW_PASSWORD);
-  const me = (await (await web.fetch('/api/v1/me')).json()) as MeView;
-  return { web, csrf: me.csrfToken, user };
-}
+const signedIn = (tenant: TenantView, local: string, roles: string[]) => consoleSession(f, tenant, local, roles);
 
 /** A request from a signed-in console: JSON with the CSRF token. */
-const consoleFetch = (who: { web: WebClient; csrf: string }, path: string, init: RequestInit = {}) =>
+const consoleFetch = (who: ConsoleSession, path: string, init: RequestInit = {}) =>
   who.web.fetch(path, { ...init, headers: { 'content-type': 'application/json', 'x-csrf-token': who.csrf, ...(init.headers as Record<string, string> | undefined) } });
 
 beforeAll(async () => {

@@ -211,11 +211,11 @@ export class JobRunner implements OnApplicationBootstrap, BeforeApplicationShutd
     let exported = 0;
     const jobs = this.jobs;
     const text = (async function* () {
-      yield stringify([exporter.columns as string[]], { record_delimiter: 'windows' });
+      yield stringify([exporter.columns], { record_delimiter: 'windows' });
       for await (const row of exporter.rows(tenant)) {
         exported++;
         if (exported % PROGRESS_EVERY_ROWS === 0) await jobs.progress(job.id, 'exporting', exported, null);
-        yield stringify([row as string[]], { record_delimiter: 'windows' });
+        yield stringify([row], { record_delimiter: 'windows' });
       }
     })();
     const name = `${job.tenantId}/${job.id}/result.csv`;

@@ -44,7 +44,7 @@ export class JobKinds {
   private readonly exporters = new Map<JobKind, CsvExporter>();
 
   registerImporter<Op>(importer: CsvImporter<Op>): void {
-    this.importers.set(importer.kind, importer as CsvImporter);
+    this.importers.set(importer.kind, importer);
   }
 
   registerExporter(exporter: CsvExporter): void {
