@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
+import { OidcModule } from './oidc.module.js';
 
-/** OIDC provider, SAML IdP, SCIM protocol layer, outbound provisioning. Its features arrive with their own issues; the service already runs, migrates, reports health and drains. */
-@Module({})
+/** OIDC provider (now), SAML IdP, SCIM protocol layer, outbound provisioning (with their own issues). */
+@Module({ imports: [OidcModule] })
 export class AppModule {}

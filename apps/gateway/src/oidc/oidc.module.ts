@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { ClientsController } from '../api/clients.controller.js';
+import { TenantResolver } from '../pages/tenant-resolver.js';
+import { WebSessions } from '../pages/web-session.js';
+import { OidcAuthorizeController } from './authorize.controller.js';
+import { OidcProtocolController } from './protocol.controller.js';
+
+/** Each tenant's OpenID provider endpoints under /t/{slug} (federation decides; this speaks HTTP). */
+@Module({
+  controllers: [ClientsController, OidcProtocolController, OidcAuthorizeController],
+  providers: [TenantResolver, WebSessions],
+})
+export class OidcGatewayModule {}
