@@ -6,8 +6,9 @@ import type { RunningService } from '@musubi/platform/runtime';
 // The audit trail is only meaningful with the real producer: the directory service (and its test kit) runs here too.
 import { asUser, createTenant, createUser, expectError, operator, schemaOf, startKit, streamMessages, waitFor, type Kit } from '@musubi/platform/testing';
 import { directoryService } from '../../apps/directory/src/service.js';
-import { AuditEventRepository } from '../../apps/audit/src/events/audit-event.repository.js';
 import { auditService } from '../../apps/audit/src/service.js';
+import { AuditTrail } from '../../apps/audit/src/trail/audit-trail.js';
+import { auditRuntimeUrl } from '../../apps/audit/test/audit-kit.js';
 
 // Events made by directory itself travel outbox → JetStream → audit's durable consumer → audit.events.
 
@@ -24,7 +25,8 @@ async function listAll(tenantId: string, limit?: number): Promise<AuditEventView
   const out: AuditEventView[] = [];
   let cursor: string | undefined;
   for (let pages = 0; pages < 100; pages++) {
-    const page = await kit.bus.request('musubi.audit.event.list.v1', { tenantId, ...(limit ? { limit } : {}), ...(cursor ? { cursor } : {}) }, operator());
+    // As the tenant's auditor: the operator's reads would add records of themselves.
+    const page = await kit.bus.request('musubi.audit.event.list.v1', { tenantId, ...(limit ? { limit } : {}), ...(cursor ? { cursor } : {}) }, asUser(tenantId, undefined, ['auditor']));
     if (limit) expect(page.items.length).toBeLessThanOrEqual(limit);
     if (limit && page.nextCursor !== null) expect(page.items).toHaveLength(limit);
     out.push(...page.items);
@@ -47,10 +49,11 @@ async function consumedUpTo(seq: number): Promise<void> {
 beforeAll(async () => {
   kit = await startKit({ schemas: [schemaOf(directoryService), { schema: 'audit', migrations: auditService.database?.migrations ?? [] }] });
   await kit.start(directoryService);
-  audit = await kit.start(auditService);
+  // audit as in production: a role that may read and append, nothing else.
+  audit = await kit.start(auditService, { DATABASE_URL: await auditRuntimeUrl(kit) });
 
   // Created one after another, a few milliseconds apart, so "newest first" has one right answer.
-  tenant = await createTenant(kit);
+  tenant = await createTenant(kit, { timeZone: 'America/New_York' });
   done.push({ type: 'musubi.directory.tenant.created.v1', about: tenant.id });
   for (const name of ['ichiro', 'jiro', 'saburo', 'shiro', 'goro']) {
     await sleep(3);
@@ -125,6 +128,38 @@ describe("a tenant's audit trail", () => {
   });
 });
 
+describe('what the trail makes of directory events', () => {
+  it("shows times in the tenant's own time zone, learnt from directory; Asia/Tokyo by default", async () => {
+    const page = await kit.bus.request('musubi.audit.event.list.v1', { tenantId: tenant.id, limit: 1 }, asUser(tenant.id, undefined, ['auditor']));
+    expect(page.timeZone).toBe('America/New_York');
+    const e = page.items[0]!;
+    const offset = e.occurredAtLocal.slice(-6);
+    expect(['-04:00', '-05:00']).toContain(offset);
+    expect(Date.parse(e.occurredAtLocal)).toBe(Date.parse(e.occurredAt));
+    expect((await kit.bus.request('musubi.audit.event.list.v1', { tenantId: other.id, limit: 1 }, asUser(other.id, undefined, ['auditor']))).timeZone).toBe('Asia/Tokyo');
+  });
+
+  it("records an administrator's change with who, what, and each field before and after", async () => {
+    const user = (await listAll(tenant.id)).find((e) => e.type === 'musubi.directory.user.created.v1')!;
+    const userId = (user.payload as { user: { id: string } }).user.id;
+    const admin = asUser(tenant.id, undefined, ['tenant_admin']);
+    await kit.bus.request('musubi.directory.user.update.v1', { tenantId: tenant.id, userId, changes: { displayName: '山田 太郎' } }, admin);
+    const [change] = await waitFor('the change in the trail', async () => {
+      const found = await kit.bus.request('musubi.audit.event.list.v1', { tenantId: tenant.id, type: 'musubi.directory.user.updated.v1' }, asUser(tenant.id, undefined, ['auditor']));
+      return found.items.length > 0 ? found.items : null;
+    });
+    expect(change).toMatchObject({
+      category: 'admin',
+      actor: { kind: 'user', userId: admin.caller.kind === 'user' ? admin.caller.userId : '' },
+      target: { type: 'user', id: userId },
+      targetUserId: userId,
+    });
+    expect(change!.changes).toEqual(expect.arrayContaining([{ path: 'displayName', op: 'changed', before: expect.any(String), after: '山田 太郎' }]));
+    expect(change!.changes!.some((c) => c.path === 'version' || c.path === 'updatedAt')).toBe(false);
+    done.push({ type: 'musubi.directory.user.updated.v1', about: userId });
+  });
+});
+
 describe('redelivered events', () => {
   it('stores an event republished to JetStream under a new message id once', async () => {
     const original = (await streamMessages(kit, 'directory')).find((m) => m.envelope.tenantId === tenant.id && m.subject === 'musubi.directory.user.created.v1');
@@ -141,12 +176,12 @@ describe('redelivered events', () => {
     expect((await listAll(tenant.id)).map((e) => e.id)).toEqual(before);
   });
 
-  it("stores nothing twice through the consumer's repository, even within one batch", async () => {
-    const repo = audit.app.get(AuditEventRepository);
+  it('stores nothing twice through the trail, even within one batch', async () => {
+    const trail = audit.app.get(AuditTrail);
     const stored = (await streamMessages(kit, 'directory')).find((m) => m.envelope.tenantId === other.id)!.envelope;
     const fresh = { ...stored, id: randomUUID(), occurredAt: new Date().toISOString() };
-    expect(await repo.insertMany([stored, fresh, fresh])).toBe(1);
-    expect(await repo.insertMany([fresh])).toBe(0);
+    expect(await trail.record([stored, fresh, fresh])).toBe(1);
+    expect(await trail.record([fresh])).toBe(0);
     expect(await rowsWithId(stored.id)).toBe(1);
     expect(await rowsWithId(fresh.id)).toBe(1);
   });

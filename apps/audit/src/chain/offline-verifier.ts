@@ -191,6 +191,14 @@ export class ChainWalker {
     return true;
   }
 
+  /**
+   * Starts the walk after the record just before the range (not checked, not
+   * counted): the range's first record must chain to its hash.
+   */
+  seedRecord(r: ChainedRecord): void {
+    this.last = { seq: r.record.seq, hash: r.hash, id: r.record.id };
+  }
+
   /** Returns false (and sets `failure`) when the record breaks the chain. */
   record(r: ChainedRecord): boolean {
     if (this.failure) return false;

@@ -33,6 +33,9 @@ export class CheckpointService implements OnApplicationBootstrap, BeforeApplicat
   }
 
   async onApplicationBootstrap(): Promise<void> {
+    if (this.signer.ephemeral) {
+      this.logger.warn({ keyId: this.signer.keyId }, 'AUDIT_SIGNING_KEY is not set: checkpoints are signed with a throwaway key made at start (set it in production)');
+    }
     await this.repo.registerKey(this.signer.keyId, this.signer.publicKeyPem);
     this.periodic.start();
   }

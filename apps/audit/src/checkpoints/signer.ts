@@ -1,21 +1,26 @@
-import { createHash, createPublicKey, sign, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { CONFIG } from '@musubi/platform/runtime';
 import { checkpointMessage, keyIdOf, type CheckpointData } from '../chain/offline-verifier.js';
 import { parseSigningKey, type AuditConfig } from '../config/env.schema.js';
 
-/** The public key of deploy/k8s/secrets.example.yaml's placeholder: a deployment must bring its own. */
-export const EXAMPLE_KEY_ID = 'b7d1a321b3c56336802fb3899d7d80c0';
-
-/** Signs checkpoints with the Ed25519 key of AUDIT_SIGNING_KEY. */
+/**
+ * Signs checkpoints with the Ed25519 key of AUDIT_SIGNING_KEY. Without one (a
+ * development fleet), a throwaway key made at start signs instead: its public
+ * key is registered like any other, so verification still works, but nothing
+ * can be checked against a key pinned before the restart.
+ */
 @Injectable()
 export class CheckpointSigner {
   private readonly privateKey: KeyObject;
   readonly publicKey: KeyObject;
   readonly keyId: string;
+  /** True when no AUDIT_SIGNING_KEY was configured. */
+  readonly ephemeral: boolean;
 
-  constructor(@Inject(CONFIG) config: AuditConfig) {
-    this.privateKey = parseSigningKey(config.AUDIT_SIGNING_KEY);
+  constructor(@Inject(CONFIG) config: Pick<AuditConfig, 'AUDIT_SIGNING_KEY'>) {
+    this.ephemeral = config.AUDIT_SIGNING_KEY === undefined;
+    this.privateKey = config.AUDIT_SIGNING_KEY === undefined ? generateKeyPairSync('ed25519').privateKey : parseSigningKey(config.AUDIT_SIGNING_KEY);
     this.publicKey = createPublicKey(this.privateKey);
     this.keyId = keyIdOf(this.publicKey);
   }

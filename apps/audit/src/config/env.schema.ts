@@ -17,10 +17,10 @@ export function parseSigningKey(raw: string): KeyObject {
   return key;
 }
 
-const signingKeySetting: Setting<string> = {
-  doc: 'Ed25519 private key that signs the audit checkpoints (PKCS#8 PEM, or its DER in base64); its public key is published at /api/v1/tenants/{id}/audit-signing-keys',
+const signingKeySetting: Setting<string | undefined> = {
+  doc: 'Ed25519 private key that signs the audit checkpoints (PKCS#8 PEM, or its DER in base64); its public key is published at /api/v1/tenants/{id}/audit-signing-keys. Set it in production: without it each start signs with a new throwaway key (fine for development, but exports cannot be checked against a pinned key)',
   secret: true,
-  optional: false,
+  optional: true,
   parse(raw) {
     parseSigningKey(raw);
     return raw;

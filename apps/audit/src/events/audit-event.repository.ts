@@ -18,11 +18,15 @@ export class AuditEventRepository {
       all.push(before.at, before.id);
       where.push(`(occurred_at, id) < ($${all.length - 1}::timestamptz, $${all.length}::uuid)`);
     }
-    all.push(limit + 1);
+    // The limit is written into the statement, not a parameter: with `LIMIT $n` the cached generic plan of
+    // a prepared statement cannot know the limit is small, and sorts every record of the tenant (~200 ms
+    // for 100,000) instead of merging the partitions' index scans (a few ms).
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > 1000) throw new Error(`bad limit ${limit}`);
     const rows = await runSql<ChainRow>(
       this.dataSource,
       undefined,
-      `SELECT ${CHAIN_COLUMNS} FROM audit.events WHERE ${where.join(' AND ')} ORDER BY occurred_at DESC, id DESC LIMIT $${all.length}`,
+      // `e.occurred_at`, not `occurred_at`: in ORDER BY the bare name is CHAIN_COLUMNS' text alias, which no index serves.
+      `SELECT ${CHAIN_COLUMNS} FROM audit.events e WHERE ${where.join(' AND ')} ORDER BY e.occurred_at DESC, e.id DESC LIMIT ${limit + 1}`,
       all,
     );
     return { rows: rows.slice(0, limit), hasMore: rows.length > limit };
@@ -45,9 +49,9 @@ export class AuditEventRepository {
     return runSql<ChainRow>(
       this.dataSource,
       undefined,
-      `SELECT ${CHAIN_COLUMNS} FROM audit.events
+      `SELECT ${CHAIN_COLUMNS} FROM audit.events e
        WHERE tenant_id = $1 AND target_user_id IS NOT NULL AND target_user_id = $2::uuid AND category = 'login'
-       ORDER BY occurred_at DESC, id DESC LIMIT $3`,
+       ORDER BY e.occurred_at DESC, e.id DESC LIMIT $3`,
       [tenantId, userId, limit],
     );
   }

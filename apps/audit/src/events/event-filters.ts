@@ -23,7 +23,7 @@ const FILTER_KEYS = ['from', 'to', 'type', 'category', 'actor', 'user', 'result'
 export function filtersOf(req: Partial<AuditFilters>): AuditFilters {
   const out: Record<string, unknown> = {};
   for (const k of FILTER_KEYS) if (req[k] !== undefined) out[k] = req[k];
-  return out as AuditFilters;
+  return out;
 }
 
 /** True when only a time range (or nothing) is asked: what an export needs to carry a complete chain. */

@@ -7,7 +7,7 @@ import { CheckpointRepository } from '../checkpoints/checkpoint.repository.js';
 import { CheckpointService } from '../checkpoints/checkpoint.service.js';
 import { CheckpointSigner } from '../checkpoints/signer.js';
 import { AuditEventRepository } from '../events/audit-event.repository.js';
-import { AuditEventsService } from '../events/audit-events.service.js';
+import { OperatorReads } from '../trail/operator-reads.js';
 import { eventViewOf } from '../events/event-view.js';
 import { checkFilters, filtersOf, onlyTimeRange, type CheckedFilters } from '../events/event-filters.js';
 import { SettingsService } from '../settings/settings.service.js';
@@ -38,7 +38,7 @@ export class ExportService {
     private readonly checkpoints: CheckpointService,
     private readonly signer: CheckpointSigner,
     private readonly settings: SettingsService,
-    private readonly reads: AuditEventsService,
+    private readonly reads: OperatorReads,
   ) {
     this.cursors = new ExportCursors(signer.derivedSecret('export-cursor'));
   }
@@ -64,7 +64,7 @@ export class ExportService {
       state = { after: range.lo - 1, upTo: range.hi, records: 0 };
       if (verifiable && range.hi >= range.lo) await this.checkpoints.at(tenantId, range.hi);
       text += req.format === 'jsonl' ? await this.jsonHeader(tenantId, timeZone, verifiable, filters, range) : `${encoding === 'utf-8' ? '\uFEFF' : ''}${csvLine(CSV_COLUMNS)}`;
-      await this.reads.noteOperatorRead(ctx, tenantId, { operation: 'export', format: req.format, filters });
+      await this.reads.note(ctx, tenantId, { operation: 'export', format: req.format, filters });
     } else {
       state = this.cursors.decode(scope, req.cursor);
     }

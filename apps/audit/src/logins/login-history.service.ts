@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { LOGIN_HISTORY_LIMIT, type AuditResult, type CallContext, type LoginHistory, type LoginHistoryEntry, type RequestOf } from '@musubi/contracts';
 import { authorize } from '@musubi/platform/authz';
 import { AuditEventRepository } from '../events/audit-event.repository.js';
-import { AuditEventsService } from '../events/audit-events.service.js';
+import { OperatorReads } from '../trail/operator-reads.js';
 import { SettingsService } from '../settings/settings.service.js';
 import { formatLocal, isoFromPg } from '../trail/time.js';
 
@@ -28,7 +28,7 @@ export class LoginHistoryService {
   constructor(
     private readonly events: AuditEventRepository,
     private readonly settings: SettingsService,
-    private readonly reads: AuditEventsService,
+    private readonly reads: OperatorReads,
   ) {}
 
   async list(req: RequestOf<'musubi.audit.login-history.list.v1'>, ctx: CallContext): Promise<LoginHistory> {
@@ -62,7 +62,7 @@ export class LoginHistoryService {
       });
       if (r.result === 'success') known.add(key);
     }
-    await this.reads.noteOperatorRead(ctx, tenantId, { operation: 'login-history', userId });
+    await this.reads.note(ctx, tenantId, { operation: 'login-history', userId });
     return { timeZone, items: items.reverse() };
   }
 }

@@ -120,6 +120,21 @@ export class TamperEvidentTrail1795478400000 implements MigrationInterface {
         PRIMARY KEY (tenant_id, through_seq)
       )`);
 
+    // Append-only for everyone, the owner included: no record or checkpoint is ever
+    // updated, no record deleted (the purge drops whole partitions, which fires no
+    // row trigger). A superuser can get round this (session_replication_role);
+    // the hash chain and the signed checkpoints are what catch that.
+    await q.query(`
+      CREATE FUNCTION audit.refuse_change() RETURNS trigger
+      LANGUAGE plpgsql SET search_path = audit, pg_temp AS $$
+      BEGIN
+        RAISE EXCEPTION 'audit.% is append-only: % refused', TG_TABLE_NAME, TG_OP USING ERRCODE = '42501';
+      END $$`);
+    await q.query('CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON audit.events FOR EACH ROW EXECUTE FUNCTION audit.refuse_change()');
+    await q.query('CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON audit.events FOR EACH STATEMENT EXECUTE FUNCTION audit.refuse_change()');
+    await q.query('CREATE TRIGGER checkpoints_append_only BEFORE UPDATE ON audit.checkpoints FOR EACH ROW EXECUTE FUNCTION audit.refuse_change()');
+    await q.query('CREATE TRIGGER checkpoints_no_truncate BEFORE TRUNCATE ON audit.checkpoints FOR EACH STATEMENT EXECUTE FUNCTION audit.refuse_change()');
+
     // ---- functions the runtime role may call (SECURITY DEFINER: they run as the owner)
 
     await q.query(`
@@ -222,7 +237,11 @@ export class TamperEvidentTrail1795478400000 implements MigrationInterface {
         IF to_regclass('audit.' || v_name) IS NOT NULL THEN
           RETURN false;
         END IF;
-        EXECUTE format('CREATE TABLE audit.%I PARTITION OF audit.events FOR VALUES FROM (%L) TO (%L)', v_name, p_day, p_day + 1);
+        -- Made apart, then attached: CREATE TABLE ... PARTITION OF would take an exclusive lock on
+        -- audit.events and stall every search meanwhile; ATTACH PARTITION takes one that reads and
+        -- appends pass (indexes and triggers are cloned onto the empty table).
+        EXECUTE format('CREATE TABLE audit.%I (LIKE audit.events INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', v_name);
+        EXECUTE format('ALTER TABLE audit.events ATTACH PARTITION audit.%I FOR VALUES FROM (%L) TO (%L)', v_name, p_day, p_day + 1);
         RETURN true;
       END $$`);
 
@@ -285,9 +304,13 @@ export class TamperEvidentTrail1795478400000 implements MigrationInterface {
   }
 
   async down(q: QueryRunner): Promise<void> {
+    await q.query('DROP TRIGGER IF EXISTS checkpoints_no_truncate ON audit.checkpoints');
+    await q.query('DROP TRIGGER IF EXISTS checkpoints_append_only ON audit.checkpoints');
     for (const fn of ['grant_runtime(name)', 'purge_expired()', 'purge_expired_as_of(date)', 'ensure_partition(date)', 'append(jsonb)', 'lock_heads(uuid[])', 'claim(uuid[])']) {
       await q.query(`DROP FUNCTION IF EXISTS audit.${fn}`);
     }
+    await q.query('DROP TABLE IF EXISTS audit.events');
+    await q.query('DROP FUNCTION IF EXISTS audit.refuse_change()');
     for (const t of ['purges', 'tenant_settings', 'signing_keys', 'checkpoints', 'received', 'heads', 'events']) await q.query(`DROP TABLE IF EXISTS audit.${t}`);
     await q.query('ALTER TABLE audit.events_v0 RENAME CONSTRAINT events_v0_pkey TO events_pkey');
     await q.query('ALTER INDEX audit.events_v0_tenant_time RENAME TO events_tenant_time');

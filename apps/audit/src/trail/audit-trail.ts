@@ -144,7 +144,7 @@ export class AuditTrail {
         recordedAt: at.recordedAt,
         expiresOn: at.expiresOn,
         requestId: p.requestId,
-        actor: p.actor as Json,
+        actor: p.actor,
         actorId: p.derived.actorId,
         targetType: p.derived.targetType,
         targetId: p.derived.targetId,

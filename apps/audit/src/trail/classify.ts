@@ -117,7 +117,8 @@ export function classify(subject: string, payload: unknown, actor: Caller): Clas
   let result: AuditResult | null = null;
   if (FAILURE_EVENTS.test(event)) result = 'failure';
   else if (SUCCESS_EVENTS.test(event)) result = 'success';
-  const declared = str(p['result'], 32) ?? (category === 'job' ? str(p['status'], 32) : null);
+  // A job says how it ended in its status (`{ job: { status: 'failed' } }`); queued or running is no result yet.
+  const declared = str(p['result'], 32) ?? (category === 'job' ? (str(p['status'], 32) ?? str(resource?.['status'], 32)) : null);
   if (declared) {
     if (declared === 'success' || JOB_SUCCESS.has(declared)) result = 'success';
     else if (declared === 'failure' || JOB_FAILURE.has(declared)) result = 'failure';

@@ -40,7 +40,7 @@ export function isSecretKey(key: string): boolean {
   return EXACT.has(k) || SUFFIXES.some((s) => k.endsWith(s));
 }
 
-// eslint-disable-next-line no-control-regex
+ 
 const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 /** Makes a string storable in Postgres text and jsonb: NUL and lone surrogates become U+FFFD. */

@@ -81,9 +81,12 @@ export class VerifyService {
     if (lo > hi) return report(null, {});
 
     const walker = new ChainWalker(keys);
-    let start = lo;
-    if (lo > firstKept) start = lo - 1; // the record before the range: what the first one is chained to
-    else if (lo > 1) {
+    const start = lo;
+    if (lo > firstKept) {
+      // The record before the range: what the first one is chained to.
+      const [before] = await this.reader.records(tenantId, lo - 1, lo - 1, 1);
+      if (before) walker.seedRecord(chainRecordOf(before));
+    } else if (lo > 1) {
       // The oldest kept record follows purged ones: the checkpoint kept at the boundary (if any) anchors it.
       const [boundary] = await this.checkpoints.inRange(tenantId, lo - 1, lo - 1);
       if (boundary && !walker.seed(boundary)) return report(walker, {});

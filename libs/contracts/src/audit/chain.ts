@@ -18,6 +18,10 @@ export const AuditVerifyRequest = Type.Object(
 );
 export type AuditVerifyRequest = Static<typeof AuditVerifyRequest>;
 
+/** The query string of the admin API's verification (the tenant is in the path). */
+export const AuditVerifyQuery = Type.Omit(AuditVerifyRequest, ['tenantId'], { additionalProperties: false });
+export type AuditVerifyQuery = Static<typeof AuditVerifyQuery>;
+
 export const AUDIT_VERIFY_FAILURES = [
   'hash_mismatch',
   'chain_broken',
@@ -81,6 +85,8 @@ export const AuditCheckpointView = Type.Object(
 export type AuditCheckpointView = Static<typeof AuditCheckpointView>;
 
 export const AuditCheckpointListRequest = Type.Object({ tenantId: Uuid, ...PageQuery }, { additionalProperties: false });
+export const AuditCheckpointListQuery = Type.Object({ ...PageQuery }, { additionalProperties: false });
+export type AuditCheckpointListQuery = Static<typeof AuditCheckpointListQuery>;
 export const AuditCheckpointPage = Type.Object(
   { items: Type.Array(AuditCheckpointView), nextCursor: Type.Union([Type.String(), Type.Null()]) },
   { additionalProperties: false },

@@ -59,6 +59,10 @@ export type AuditEventView = Static<typeof AuditEventView>;
 export const AuditEventListRequest = Type.Object({ tenantId: Uuid, ...PageQuery, ...AuditFilterFields }, { additionalProperties: false });
 export type AuditEventListRequest = Static<typeof AuditEventListRequest>;
 
+/** The query string of the admin API's search (the request without the tenant, which is in the path). */
+export const AuditEventListQuery = Type.Object({ ...PageQuery, ...AuditFilterFields }, { additionalProperties: false });
+export type AuditEventListQuery = Static<typeof AuditEventListQuery>;
+
 export const AuditEventPage = Type.Object(
   {
     items: Type.Array(AuditEventView),

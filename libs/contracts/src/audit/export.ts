@@ -26,6 +26,17 @@ export const AuditExportRequest = Type.Object(
 );
 export type AuditExportRequest = Static<typeof AuditExportRequest>;
 
+/** The query string of the admin API's export (every page is fetched by the gateway as it streams). */
+export const AuditExportQuery = Type.Object(
+  {
+    format: AuditExportRequest.properties.format,
+    encoding: AuditExportRequest.properties.encoding,
+    ...AuditFilterFields,
+  },
+  { additionalProperties: false },
+);
+export type AuditExportQuery = Static<typeof AuditExportQuery>;
+
 export const AuditExportPage = Type.Object(
   {
     /** The next piece of the file, as text; the gateway encodes it in the requested charset. */
