@@ -26,6 +26,9 @@ export interface EventConsumerOptions {
 
 const backoffMs = (deliveries: number) => Math.min(30_000, 250 * 2 ** Math.min(deliveries, 7));
 
+/** How long a partial batch waits for one more message before it is handled. */
+const FLUSH_IDLE_MS = 5;
+
 /**
  * A durable pull consumer with explicit acks: each event is acknowledged only
  * after its handler committed, so nothing is lost when the consumer dies, and
@@ -155,16 +158,38 @@ export class EventConsumer {
   }
 
 
+  /**
+   * Hands events over in batches: a batch goes when it is full, or as soon as
+   * no further message arrived within FLUSH_IDLE_MS. (The client's pending
+   * count includes its own outstanding pull requests, so it is no sign that
+   * the stream is drained; waiting for it to reach zero held the tail of a
+   * burst until the pull expired.)
+   */
   private async run(messages: ConsumerMessages, maxBatch: number): Promise<void> {
     let batch: JsMsg[] = [];
+    const it = messages[Symbol.asyncIterator]();
+    let next = it.next();
+    const flush = async () => {
+      const current = batch;
+      batch = [];
+      await this.handleBatch(current);
+    };
     try {
-      for await (const m of messages) {
-        batch.push(m);
-        if (batch.length >= maxBatch || messages.getPending() === 0) {
-          const current = batch;
-          batch = [];
-          await this.handleBatch(current);
+      for (;;) {
+        let idle: ReturnType<typeof setTimeout> | undefined;
+        const r =
+          batch.length === 0
+            ? await next
+            : await Promise.race([next, new Promise<'idle'>((resolve) => (idle = setTimeout(() => resolve('idle'), FLUSH_IDLE_MS)))]);
+        clearTimeout(idle);
+        if (r === 'idle') {
+          await flush();
+          continue;
         }
+        if (r.done) break;
+        batch.push(r.value);
+        next = it.next();
+        if (batch.length >= maxBatch) await flush();
       }
     } catch (err) {
       this.opts.logger.error({ err, stream: this.stream }, 'consumer loop ended with an error');

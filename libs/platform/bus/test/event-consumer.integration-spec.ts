@@ -108,6 +108,19 @@ describe('EventConsumer', () => {
     expect(again).toEqual([later.id]);
   });
 
+  it('hands over the tail of a burst at once, not when the pull expires', async () => {
+    const events = Array.from({ length: 23 }, () => envelope());
+    const got: Array<{ ids: string[]; at: number }> = [];
+    await started(consumer('billing', async (batch) => void got.push({ ids: batch.map((e) => e.id), at: Date.now() }), { maxBatch: 10 }));
+    const sent = Date.now();
+    await Promise.all(events.map((e) => publish(e)));
+    await waitFor('every event', async () => got.flatMap((g) => g.ids).length >= events.length, 5000);
+    expect(got.flatMap((g) => g.ids)).toEqual(events.map((e) => e.id));
+    expect(got.every((g) => g.ids.length <= 10)).toBe(true);
+    // The last partial batch came within moments of the burst, not after the pull's expiry (30 s).
+    expect(got[got.length - 1]!.at - sent).toBeLessThan(3000);
+  });
+
   it('redelivers an event whose handler failed, and an idempotent handler records it once', async () => {
     const e = envelope();
     await publish(e);
