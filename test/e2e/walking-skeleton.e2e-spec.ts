@@ -22,7 +22,12 @@ async function createTenant(slug: string): Promise<TenantView> {
   return tenant;
 }
 
+/** The tenant's trail as the operator reads it, and what other services put in it (the operator's own reads left out). */
 async function auditEvents(tenantId: string): Promise<AuditEventView[]> {
+  return (await trail(tenantId)).filter((e) => !e.type.startsWith('musubi.audit.'));
+}
+
+async function trail(tenantId: string): Promise<AuditEventView[]> {
   const res = await operatorFetch(f, `/api/v1/tenants/${tenantId}/audit-events`);
   if (res.status !== 200) throw new Error(`audit-events answered ${res.status}`);
   return ((await res.json()) as { items: AuditEventView[] }).items;
@@ -55,6 +60,8 @@ describe('walking skeleton: tenant created at the gateway reaches the audit trai
       actor: { kind: 'operator', id: 'bootstrap' },
       payload: { tenant: { id: tenant.id, slug: 'acme' } },
     });
+    // The operator reading a tenant's trail is itself in the trail.
+    expect((await trail(tenant.id)).map((e) => e.type)).toContain('musubi.audit.trail.read.v1');
   });
 
   it('delivers an event exactly once when audit is killed before consuming it', async () => {
