@@ -65,8 +65,13 @@ async function sessionCookie(context: BrowserContext): Promise<Cookie | undefine
   return (await context.cookies(f.gatewayUrl)).find((c) => c.name === SESSION_COOKIE);
 }
 
+/** Identifier first, then the password, as a person does it. */
 async function signIn(page: Page, loginId: string, password: string) {
+  if (!pathOf(page).endsWith('/login')) await page.goto(url('/login'));
   await page.fill('#loginId', loginId);
+  await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+  expect(pathOf(page)).toBe(`/t/${tenant.slug}/login/password`);
+  expect(await page.textContent('#signing-in-as')).toBe(loginId);
   await page.fill('#password', password);
   const [response] = await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
   return response;
@@ -96,13 +101,9 @@ describe('the login page', () => {
       expect(await page.getAttribute('html', 'lang')).toBe(lang);
       expect(await page.textContent('h1')).toBe(title);
       expect(await page.textContent('label[for=loginId]')).toBe(loginLabel);
-      expect(await page.textContent('label[for=password]')).toBe(passwordLabel);
       // The labels are tied to their fields: the accessible names resolve.
       expect(await page.getByLabel(loginLabel, { exact: true }).getAttribute('id')).toBe('loginId');
-      expect(await page.getByLabel(passwordLabel, { exact: true }).getAttribute('id')).toBe('password');
       expect(await page.getAttribute('#loginId', 'autocomplete')).toBe('username');
-      expect(await page.getAttribute('#password', 'autocomplete')).toBe('current-password');
-      expect(await page.getAttribute('#password', 'type')).toBe('password');
       expect(await page.textContent('.tenant')).toBe('花見商事');
       // The hidden CSRF field matches the CSRF cookie (double submit).
       const field = await page.getAttribute('input[type=hidden][name=csrf]', 'value');
@@ -110,6 +111,16 @@ describe('the login page', () => {
       expect(field).toBeTruthy();
       expect(cookie?.value).toBe(field);
       expect(cookie).toMatchObject({ httpOnly: true, secure: true, path: '/', sameSite: 'Strict' });
+      // Identifier first: the password is asked on the next page, for any identifier.
+      await page.fill('#loginId', `anyone@${tenant.platformDomain}`);
+      await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+      expect(pathOf(page)).toBe(`/t/${tenant.slug}/login/password`);
+      expect(await page.textContent('label[for=password]')).toBe(passwordLabel);
+      expect(await page.getByLabel(passwordLabel, { exact: true }).getAttribute('id')).toBe('password');
+      expect(await page.getAttribute('#password', 'autocomplete')).toBe('current-password');
+      expect(await page.getAttribute('#password', 'type')).toBe('password');
+      // A password manager still sees the username.
+      expect(await page.getAttribute('input[name=loginId][autocomplete=username]', 'value')).toBe(`anyone@${tenant.platformDomain}`);
     } finally {
       await context.close();
     }
@@ -155,12 +166,13 @@ describe('a first sign-in in the browser', () => {
       [user.loginId, 'not-the-right-password'],
       [`nobody@${tenant.platformDomain}`, temporaryPassword],
     ] as const) {
+      await page.goto(url('/login'));
       const res = await signIn(page, loginId, password);
       expect(res?.status()).toBe(401);
-      expect(pathOf(page)).toBe(`/t/${tenant.slug}/login`);
+      expect(pathOf(page)).toBe(`/t/${tenant.slug}/login/password`);
       expect((await page.textContent('[role=alert]'))?.trim()).toBe(FAILED_JA);
       // The login ID is kept, the password is not.
-      expect(await page.inputValue('#loginId')).toBe(loginId);
+      expect(await page.textContent('#signing-in-as')).toBe(loginId);
       expect(await page.inputValue('#password')).toBe('');
       expect(await sessionCookie(context)).toBeUndefined();
     }
@@ -237,9 +249,10 @@ describe('a first sign-in in the browser', () => {
     expect(live.status).toBe(200);
   });
 
-  it('signs out back to the login page, after which the account page redirects to sign-in', async () => {
+  it('signs out to the signed-out page, after which the account page redirects to sign-in', async () => {
     await Promise.all([page.waitForNavigation(), page.click('form[action$="/logout"] button[type=submit]')]);
-    expect(pathOf(page)).toBe(`/t/${tenant.slug}/login`);
+    expect(pathOf(page)).toBe(`/t/${tenant.slug}/logged-out`);
+    expect(await page.textContent('h1')).toBe('サインアウトしました');
     expect(await sessionCookie(context)).toBeUndefined();
 
     await page.goto(url('/account'));
@@ -343,7 +356,7 @@ describe('what the fleet kept of it', () => {
     expect(failed).toContainEqual(expect.objectContaining({ loginId: `nobody@${tenant.platformDomain}`, userId: null }));
     for (const p of failed) expect(p['userAgent']).toEqual(expect.any(String));
 
-    expect(payloads('musubi.authn.password.changed.v1')).toEqual([{ userId: user.id }]);
+    expect(payloads('musubi.authn.password.changed.v1')).toEqual([{ userId: user.id, via: 'self' }]);
     // No password made it into the trail.
     const trail = JSON.stringify(events);
     for (const pw of typedPasswords) expect(trail).not.toContain(pw);

@@ -97,6 +97,10 @@ describe('signing in', () => {
       expiresAt: expect.any(String),
       mustChangePassword: true,
       method: 'temp_pwd',
+      authTime: session.createdAt,
+      amr: ['temp_pwd'],
+      passwordChangeReason: 'temporary',
+      passwordExpiresSoon: null,
     });
     // Idle timeout (30 minutes by default) comes before the absolute one.
     expect(Date.parse(session.expiresAt) - before).toBeLessThanOrEqual(30 * 60_000 + 5_000);
@@ -252,7 +256,7 @@ describe('what authn tells the rest of the fleet', () => {
       { kind: 'user', userId: user.id, tenantId: tenant.id, roles: user.roles },
       { kind: 'user', userId: user.id, tenantId: tenant.id, roles: user.roles },
     ]);
-    expect(mine[1]!.envelope.payload).toEqual({ loginId: user.loginId, userId: user.id, ...client });
+    expect(mine[1]!.envelope.payload).toEqual({ loginId: user.loginId, userId: user.id, ...client, reason: 'wrong_password', method: 'temp_pwd' });
     expect(mine[2]!.envelope.payload).toEqual({ userId: user.id, loginId: user.loginId, method: 'temp_pwd', ...client });
     // A failure for an unknown login ID is recorded too, with no user.
     expect(events.some((m) => m.subject === 'musubi.authn.login.failed.v1' && (m.envelope.payload as { loginId: string }).loginId === `nobody@${tenant.platformDomain}`)).toBe(true);

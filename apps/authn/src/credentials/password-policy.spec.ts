@@ -38,3 +38,30 @@ describe('checkNewPassword', () => {
     expect(checkNewPassword('taro', taro).map((p) => p.detail)).toEqual(['must be at least 15 characters long', 'must not contain your login ID or your name']);
   });
 });
+
+describe('checkNewPassword with a tenant policy and the common-password list', () => {
+  const loose = { minLength: 6, complexity: false };
+
+  it('refuses common and breached passwords, also with digits appended or repeated, telling why', () => {
+    const why = 'is too common: it is on a list of passwords attackers try first';
+    for (const pw of ['password', 'PASSWORD', 'iloveyou', 'qwertyuiop', 'password123!', 'dragon2024', 'sunshinesunshinesunshine']) {
+      expect(checkNewPassword(pw, taro, '/newPassword', loose)).toEqual([{ pointer: '/newPassword', detail: why }]);
+    }
+    expect(checkNewPassword('kumo-no-ue', taro, '/newPassword', loose)).toEqual([]);
+  });
+
+  it('applies the tenant minimum (6-24) and the optional complexity rule', () => {
+    expect(checkNewPassword('kumo-n', taro, '/p', loose)).toEqual([]);
+    expect(checkNewPassword('kumo-no-ue', taro, '/p', { minLength: 24, complexity: false })).toEqual([{ pointer: '/p', detail: 'must be at least 24 characters long' }]);
+    const complex = { minLength: 8, complexity: true };
+    expect(checkNewPassword('kumonouenoneko', taro, '/p', complex)).toEqual([{ pointer: '/p', detail: 'must mix at least three kinds of characters: upper case, lower case, kana or kanji, digits, symbols' }]);
+    expect(checkNewPassword('Kumo-no-ue', taro, '/p', complex)).toEqual([]);
+    expect(checkNewPassword('くもの上の猫7!', taro, '/p', complex)).toEqual([]);
+  });
+
+  it('accepts 64 and 1,024 characters whole (never truncated)', () => {
+    const long = 'a tale of two cities, it was the best of times, it was the worst ';
+    expect(long.length).toBeGreaterThanOrEqual(64);
+    expect(checkNewPassword(long, taro)).toEqual([]);
+  });
+});

@@ -7,6 +7,16 @@ import { LoginService } from './login.service.js';
 export class LoginHandler {
   constructor(private readonly login: LoginService) {}
 
+  @Handles('musubi.authn.login.start.v1')
+  start(req: RequestOf<'musubi.authn.login.start.v1'>): Promise<ReplyOf<'musubi.authn.login.start.v1'>> {
+    return this.login.start(req);
+  }
+
+  @Handles('musubi.authn.login.get.v1')
+  transaction(req: RequestOf<'musubi.authn.login.get.v1'>): Promise<ReplyOf<'musubi.authn.login.get.v1'>> {
+    return this.login.transaction(req);
+  }
+
   @Handles('musubi.authn.login.password.v1')
   password(req: RequestOf<'musubi.authn.login.password.v1'>, ctx: CallContext): Promise<ReplyOf<'musubi.authn.login.password.v1'>> {
     return this.login.login(req, ctx);

@@ -1,4 +1,5 @@
 import { Init1795305600000 } from './1795305600000-init.js';
+import { Authentication1795651200000 } from './1795651200000-authentication.js';
 
 /** Every migration of the authn schema, oldest first. */
-export const authnMigrations = [Init1795305600000];
+export const authnMigrations = [Init1795305600000, Authentication1795651200000];

@@ -4,12 +4,17 @@ import type { Permission } from '@musubi/contracts';
 /**
  * Who may call an /api/v1 route:
  * - `operator`: only the platform operator (tenants themselves);
- * - a permission: the operator, or a signed-in user of the route's tenant whose roles grant it.
+ * - a permission: the operator, or a user of the route's tenant (by session or
+ *   API token) whose roles grant it; an API token also needs a scope covering it;
+ * - `signedIn`: any user of the route's tenant signed in with a session (never
+ *   an API token: tokens cannot make or list tokens), or the operator.
  */
-export type Access = { readonly operatorOnly: true } | { readonly permission: Permission };
+export type Access = { readonly operatorOnly: true } | { readonly permission: Permission } | { readonly signedIn: true };
 
 export const AUTH_METADATA = 'musubi:auth';
 
 export const OperatorOnly = () => SetMetadata(AUTH_METADATA, { operatorOnly: true } satisfies Access);
 
 export const Requires = (permission: Permission) => SetMetadata(AUTH_METADATA, { permission } satisfies Access);
+
+export const SignedIn = () => SetMetadata(AUTH_METADATA, { signedIn: true } satisfies Access);

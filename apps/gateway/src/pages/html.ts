@@ -4,14 +4,41 @@ const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;'
 
 export const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c);
 
-/** Strict CSP for hosted pages: our stylesheet only, forms post to ourselves, never framed. */
+/** Strict CSP for hosted pages: our stylesheets only, forms post to ourselves, never framed. */
 export const PAGE_CSP = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+const httpsOrigin = (url: string | null): string | null => {
+  if (!url) return null;
+  try {
+    const origin = new URL(url).origin;
+    return origin.startsWith('https://') ? origin : null;
+  } catch {
+    return null;
+  }
+};
+
+/**
+ * The page CSP, allowing the tenant's logo from its https origin, and its
+ * logout landing page as a form target (browsers apply form-action to the
+ * redirect that follows signing out).
+ */
+export function pageCsp(logoUrl: string | null, logoutUrl: string | null = null): string {
+  let csp = PAGE_CSP;
+  const logo = httpsOrigin(logoUrl);
+  const landing = httpsOrigin(logoutUrl);
+  if (logo) csp = csp.replace("img-src 'self' data:", `img-src 'self' data: ${logo}`);
+  if (landing) csp = csp.replace("form-action 'self'", `form-action 'self' ${landing}`);
+  return csp;
+}
 
 export interface PageOptions {
   readonly lang: Lang;
   readonly title: string;
   readonly tenantName: string;
   readonly body: string;
+  /** The tenant's theme stylesheet (its accent colour), e.g. `/t/acme/theme.css`. */
+  readonly themeHref?: string;
+  readonly logoUrl?: string | null;
 }
 
 export function page(o: PageOptions): string {
@@ -22,11 +49,11 @@ export function page(o: PageOptions): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <title>${esc(o.title)} – ${esc(o.tenantName)}</title>
-<link rel="stylesheet" href="/assets/musubi.css">
+<link rel="stylesheet" href="/assets/musubi.css">${o.themeHref ? `\n<link rel="stylesheet" href="${esc(o.themeHref)}">` : ''}
 </head>
 <body>
 <main class="card">
-<p class="tenant">${esc(o.tenantName)}</p>
+${o.logoUrl ? `<img class="logo" src="${esc(o.logoUrl)}" alt="${esc(o.tenantName)}">\n` : ''}<p class="tenant">${esc(o.tenantName)}</p>
 <h1>${esc(o.title)}</h1>
 ${o.body}
 </main>
@@ -52,4 +79,10 @@ button { margin-top: 1.25rem; width: 100%; padding: .7rem; font-size: 1rem; bord
 .hint { font-size: .85rem; opacity: .75; margin: .3rem 0 0; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: .4rem 1rem; }
 a { color: var(--accent); }
+.logo { display: block; max-height: 3rem; max-width: 100%; margin-bottom: .75rem; }
+.links { margin-top: 1rem; font-size: .9rem; }
+.sessions { list-style: none; padding: 0; }
+.sessions li { padding: .5rem 0; border-bottom: 1px solid color-mix(in srgb, CanvasText 15%, transparent); }
+.sessions form button { width: auto; margin-top: .3rem; padding: .3rem .8rem; font-size: .85rem; }
+.check { display: flex; gap: .5rem; align-items: center; font-weight: normal; }
 `;
