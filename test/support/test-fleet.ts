@@ -52,7 +52,14 @@ export async function startTestFleet(opts: TestFleetOptions = {}): Promise<TestF
     operatorToken,
     publicUrl: gatewayUrl,
     ports,
-    extra: { LOG_LEVEL: process.env['MUSUBI_TEST_LOG_LEVEL'] ?? 'info', BUS_REQUEST_TIMEOUT_MS: String(opts.busTimeoutMs ?? 3000), SHUTDOWN_TIMEOUT_MS: '5000', ...opts.extra },
+    extra: {
+      LOG_LEVEL: process.env['MUSUBI_TEST_LOG_LEVEL'] ?? 'info',
+      BUS_REQUEST_TIMEOUT_MS: String(opts.busTimeoutMs ?? 3000),
+      SHUTDOWN_TIMEOUT_MS: '5000',
+      // federation seals its OIDC signing keys with this; one per fleet.
+      OIDC_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      ...opts.extra,
+    },
   });
   const lines = new Map<string, string[]>();
   const fleet = new Fleet((service, line) => {

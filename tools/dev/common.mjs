@@ -28,6 +28,7 @@ export function devSecrets(dataDir) {
   const s = {
     postgresPassword: stored.postgresPassword ?? gen(),
     operatorToken: stored.operatorToken ?? randomBytes(32).toString('base64url'),
+    oidcKeyEncryptionKey: stored.oidcKeyEncryptionKey ?? randomBytes(32).toString('base64'),
     roles: { ...(stored.roles ?? {}) },
   };
   for (const name of SERVICE_NAMES) s.roles[name] ??= gen();

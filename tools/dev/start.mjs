@@ -113,7 +113,7 @@ const fleetEnv = {
   publicUrl,
   ports: { gateway: { management: Number(entries.find((e) => e.name === 'gateway').settings.HTTP_PORT.default), public: port } },
   extra: Object.fromEntries(
-    Object.entries({ LOG_LEVEL: env.LOG_LEVEL ?? 'info', SMTP_URL: smtpUrl, TRUSTED_PROXIES: env.TRUSTED_PROXIES, PLATFORM_DOMAIN: env.PLATFORM_DOMAIN }).filter(([, v]) => v !== undefined),
+    Object.entries({ LOG_LEVEL: env.LOG_LEVEL ?? 'info', OIDC_KEY_ENCRYPTION_KEY: env.OIDC_KEY_ENCRYPTION_KEY ?? secrets.oidcKeyEncryptionKey, SMTP_URL: smtpUrl, TRUSTED_PROXIES: env.TRUSTED_PROXIES, PLATFORM_DOMAIN: env.PLATFORM_DOMAIN }).filter(([, v]) => v !== undefined),
   ),
 };
 

@@ -3,18 +3,25 @@ import type { EventDefinition, RpcDefinition, SubjectDefinition } from './common
 import type { ServiceName } from './common/services.js';
 import { auditEventSubjects } from './audit/event.js';
 import { authnSubjects } from './authn/login.js';
+import { authnPolicySubjects } from './authn/policy.js';
+import { authnSessionSubjects } from './authn/sessions.js';
+import { authnLockoutSubjects } from './authn/lockout.js';
+import { authnResetSubjects } from './authn/reset.js';
+import { authnApiTokenSubjects } from './authn/api-token.js';
 import { directoryTenantSubjects } from './directory/tenant.js';
 import { directoryUserSubjects } from './directory/user.js';
 import { directoryGroupSubjects } from './directory/group.js';
 import { directoryDomainSubjects } from './directory/domain.js';
 import { directoryJobSubjects } from './directory/job.js';
+import { federationClientSubjects } from './federation/client.js';
+import { federationOidcSubjects } from './federation/oidc.js';
 
 /**
  * Every group of subjects, as written. Kept as a list (not only merged) so a test
  * can prove that no two groups define the same subject: a spread would silently
  * let the later one win.
  */
-export const SUBJECT_GROUPS = [directoryTenantSubjects, directoryUserSubjects, directoryGroupSubjects, directoryDomainSubjects, directoryJobSubjects, authnSubjects, auditEventSubjects] as const;
+export const SUBJECT_GROUPS = [directoryTenantSubjects, directoryUserSubjects, directoryGroupSubjects, directoryDomainSubjects, directoryJobSubjects, authnSubjects, authnPolicySubjects, authnSessionSubjects, authnLockoutSubjects, authnResetSubjects, authnApiTokenSubjects, auditEventSubjects, federationClientSubjects, federationOidcSubjects] as const;
 
 /** Every subject of the fleet and its definition. */
 export const SUBJECTS = {
@@ -24,7 +31,14 @@ export const SUBJECTS = {
   ...directoryDomainSubjects,
   ...directoryJobSubjects,
   ...authnSubjects,
+  ...authnPolicySubjects,
+  ...authnSessionSubjects,
+  ...authnLockoutSubjects,
+  ...authnResetSubjects,
+  ...authnApiTokenSubjects,
   ...auditEventSubjects,
+  ...federationClientSubjects,
+  ...federationOidcSubjects,
 } as const satisfies Record<string, SubjectDefinition>;
 
 type Subjects = typeof SUBJECTS;

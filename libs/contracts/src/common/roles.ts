@@ -20,6 +20,8 @@ export const PERMISSIONS = [
   'jobs:read',
   'jobs:write',
   'audit:read',
+  'apps:read',
+  'apps:write',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 export const Permission = Type.Union(PERMISSIONS.map((p) => Type.Literal(p)));
@@ -32,7 +34,7 @@ export const Permission = Type.Union(PERMISSIONS.map((p) => Type.Literal(p)));
  */
 export const ROLE_PERMISSIONS: Readonly<Record<AdminRole, readonly Permission[]>> = {
   tenant_admin: PERMISSIONS,
-  auditor: ['tenant:read', 'domains:read', 'users:read', 'groups:read', 'jobs:read', 'audit:read'],
+  auditor: ['tenant:read', 'domains:read', 'users:read', 'groups:read', 'jobs:read', 'audit:read', 'apps:read'],
   helpdesk: ['users:read', 'groups:read', 'users:credentials'],
 };
 
