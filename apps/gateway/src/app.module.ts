@@ -12,6 +12,7 @@ import { AdminAccess } from './auth/admin-access.js';
 import { ApiAuthGuard } from './auth/api-auth.guard.js';
 import { AuthnAdminController } from './auth/authn-admin.controller.js';
 import { SessionAuthenticator } from './auth/session-authenticator.js';
+import { TenantExistence } from './auth/tenant-existence.js';
 import { HealthController } from './health/health.controller.js';
 import { ProblemExceptionFilter } from './http/exception.filter.js';
 import { OpenApiController } from './openapi/openapi.controller.js';
@@ -24,6 +25,6 @@ import { WebSessions } from './pages/web-session.js';
 @Module({
   imports: [DiscoveryModule, OidcGatewayModule],
   controllers: [HealthController, OpenApiController, MeController, TenantsController, UsersController, GroupsController, UserGroupsController, DomainsController, JobsController, AuditEventsController, LoginPagesController, AuthnAdminController],
-  providers: [JobFileStores, OpenApiService, TenantResolver, SessionAuthenticator, WebSessions, AdminAccess, { provide: APP_GUARD, useClass: ApiAuthGuard }, { provide: APP_FILTER, useClass: ProblemExceptionFilter }],
+  providers: [TenantExistence, JobFileStores, OpenApiService, TenantResolver, SessionAuthenticator, WebSessions, AdminAccess, { provide: APP_GUARD, useClass: ApiAuthGuard }, { provide: APP_FILTER, useClass: ProblemExceptionFilter }],
 })
 export class AppModule {}

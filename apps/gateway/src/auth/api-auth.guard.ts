@@ -12,6 +12,7 @@ import { csrfValid, readCookie, SESSION_COOKIE } from '../pages/web-session.js';
 import { AdminAccess } from './admin-access.js';
 import { AUTH_METADATA, type Access } from './auth.decorator.js';
 import { OperatorToken } from './operator-token.js';
+import { TenantExistence, noSuchTenant } from './tenant-existence.js';
 import { scopesCover } from './scopes.js';
 import { SessionAuthenticator } from './session-authenticator.js';
 
@@ -46,6 +47,7 @@ export class ApiAuthGuard implements CanActivate {
     private readonly reflector: Reflector,
     private readonly sessions: SessionAuthenticator,
     private readonly admin: AdminAccess,
+    private readonly tenants: TenantExistence,
     @Inject(CONFIG) config: GatewayConfig,
   ) {
     this.operator = new OperatorToken(config.MUSUBI_OPERATOR_TOKEN);
@@ -63,6 +65,11 @@ export class ApiAuthGuard implements CanActivate {
       const presented = m?.[1];
       if (presented && this.operator.matches(presented)) {
         state.caller = { kind: 'operator', id: 'bootstrap' };
+        const tenantId = ((req.params ?? {}) as Record<string, string | undefined>)['tenantId'];
+        if (tenantId !== undefined) {
+          if (!UUID.test(tenantId)) throw noSuchTenant();
+          await this.tenants.assert(tenantId, callContextOf(req));
+        }
         return true;
       }
       if (!presented || !API_TOKEN.test(presented)) throw new DomainError('unauthenticated', 'The bearer token is not valid.');
