@@ -345,6 +345,17 @@ describe('a service behind the gateway that is down or stuck', () => {
   it('answers 503 at once when directory is down (no responders), not after the timeout', async () => {
     await f.fleet.kill('directory', 'SIGKILL');
     try {
+      // NATS drops a dead client's subscriptions once it sees the socket close; on a busy host
+      // that can trail the process's exit. From then on, every request must fail at once.
+      await waitFor(
+        'NATS to drop directory',
+        async () => {
+          const r = await operatorFetch(f, '/api/v1/tenants');
+          return r.status === 503 && /not available/.test(((await r.json()) as { detail?: string }).detail ?? '');
+        },
+        15_000,
+        100,
+      );
       const started = Date.now();
       const res = await operatorFetch(f, '/api/v1/tenants');
       const elapsed = Date.now() - started;

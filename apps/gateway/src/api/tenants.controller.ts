@@ -2,7 +2,7 @@ import { Body, Controller, Get, Headers, HttpCode, Param, Patch, Post, Query, Re
 import type { FastifyReply } from 'fastify';
 import { Page, TenantCreateRequest, TenantLifecycleBody, TenantUpdateBody, TenantView, type CallContext, type TenantView as TenantViewT } from '@musubi/contracts';
 import { BusClient } from '@musubi/platform/bus';
-import { OperatorOnly, Requires } from '../auth/auth.decorator.js';
+import { AnswersUnknownTenant, OperatorOnly, Requires } from '../auth/auth.decorator.js';
 import { Call } from '../http/request-context.js';
 import { SchemaPipe } from '../http/schema.pipe.js';
 import { ApiDoc } from '../openapi/api-doc.decorator.js';
@@ -10,6 +10,7 @@ import { etagOf, expectedVersion } from './etag.js';
 import { PageQuery, UuidParam, pageQueryDoc, type PageParams } from './params.js';
 
 @Controller('api/v1/tenants')
+@AnswersUnknownTenant()
 export class TenantsController {
   constructor(private readonly bus: BusClient) {}
 

@@ -10,7 +10,7 @@ import type { GatewayConfig } from '../config/env.schema.js';
 import { callContextOf, stateOf } from '../http/request-context.js';
 import { csrfValid, readCookie, SESSION_COOKIE } from '../pages/web-session.js';
 import { AdminAccess } from './admin-access.js';
-import { AUTH_METADATA, type Access } from './auth.decorator.js';
+import { ANSWERS_UNKNOWN_TENANT_METADATA, AUTH_METADATA, type Access } from './auth.decorator.js';
 import { OperatorToken } from './operator-token.js';
 import { TenantExistence, noSuchTenant } from './tenant-existence.js';
 import { scopesCover } from './scopes.js';
@@ -66,7 +66,8 @@ export class ApiAuthGuard implements CanActivate {
       if (presented && this.operator.matches(presented)) {
         state.caller = { kind: 'operator', id: 'bootstrap' };
         const tenantId = ((req.params ?? {}) as Record<string, string | undefined>)['tenantId'];
-        if (tenantId !== undefined) {
+        const checksItself = this.reflector.getAllAndOverride<boolean | undefined>(ANSWERS_UNKNOWN_TENANT_METADATA, [ctx.getHandler(), ctx.getClass()]);
+        if (tenantId !== undefined && !checksItself) {
           if (!UUID.test(tenantId)) throw noSuchTenant();
           await this.tenants.assert(tenantId, callContextOf(req));
         }

@@ -18,3 +18,12 @@ export const OperatorOnly = () => SetMetadata(AUTH_METADATA, { operatorOnly: tru
 export const Requires = (permission: Permission) => SetMetadata(AUTH_METADATA, { permission } satisfies Access);
 
 export const SignedIn = () => SetMetadata(AUTH_METADATA, { signedIn: true } satisfies Access);
+
+export const ANSWERS_UNKNOWN_TENANT_METADATA = 'musubi:answers-unknown-tenant';
+
+/**
+ * The route's own service answers 404 for an unknown tenant (directory's tenant
+ * routes read the tenant anyway), so the guard need not ask first: asking would
+ * double the calls, and during a shutdown the second one could be refused.
+ */
+export const AnswersUnknownTenant = () => SetMetadata(ANSWERS_UNKNOWN_TENANT_METADATA, true);
