@@ -1,9 +1,8 @@
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import type { Logger } from '@musubi/platform/logging';
-import { CONFIG, LOGGER } from '@musubi/platform/runtime';
+import { CONFIG, LOGGER, Periodic } from '@musubi/platform/runtime';
 import type { CheckpointData } from '../chain/offline-verifier.js';
 import type { AuditConfig } from '../config/env.schema.js';
-import { Periodic } from '../maintenance/periodic.js';
 import { VerifyService } from '../verification/verify.service.js';
 import { CheckpointRepository } from './checkpoint.repository.js';
 import { CheckpointSigner } from './signer.js';
@@ -29,7 +28,7 @@ export class CheckpointService implements OnApplicationBootstrap, BeforeApplicat
     @Inject(CONFIG) config: AuditConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
-    this.periodic = new Periodic('checkpoint', config.AUDIT_CHECKPOINT_INTERVAL_SECONDS * 1000, () => this.issueDue().then(() => undefined), logger);
+    this.periodic = new Periodic({ name: 'checkpoint', intervalMs: config.AUDIT_CHECKPOINT_INTERVAL_SECONDS * 1000, work: () => this.issueDue().then(() => undefined), logger, runAtStart: true });
   }
 
   async onApplicationBootstrap(): Promise<void> {

@@ -1,10 +1,9 @@
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import type { Logger } from '@musubi/platform/logging';
-import { CONFIG, LOGGER } from '@musubi/platform/runtime';
+import { CONFIG, LOGGER, Periodic } from '@musubi/platform/runtime';
 import type { AuditConfig } from '../config/env.schema.js';
 import { addDays, utcDay } from '../trail/time.js';
 import { TrailRepository } from '../trail/trail.repository.js';
-import { Periodic } from './periodic.js';
 
 /**
  * Every AUDIT_MAINTENANCE_INTERVAL_MINUTES (and at start): creates the partitions
@@ -22,7 +21,7 @@ export class MaintenanceService implements OnApplicationBootstrap, BeforeApplica
     @Inject(CONFIG) private readonly config: AuditConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
-    this.periodic = new Periodic('audit maintenance', config.AUDIT_MAINTENANCE_INTERVAL_MINUTES * 60_000, () => this.runOnce(), logger);
+    this.periodic = new Periodic({ name: 'audit maintenance', intervalMs: config.AUDIT_MAINTENANCE_INTERVAL_MINUTES * 60_000, work: () => this.runOnce(), logger, runAtStart: true });
   }
 
   onApplicationBootstrap(): void {

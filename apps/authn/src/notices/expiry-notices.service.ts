@@ -1,7 +1,7 @@
-import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { BusClient } from '@musubi/platform/bus';
 import type { Logger } from '@musubi/platform/logging';
-import { CONFIG, LOGGER } from '@musubi/platform/runtime';
+import { CONFIG, LOGGER, Periodic } from '@musubi/platform/runtime';
 import type { AuthnConfig } from '../config/env.schema.js';
 import { LoginService } from '../login/login.service.js';
 import { langOfUser, MailService } from '../mail/mail.service.js';
@@ -14,33 +14,27 @@ import { ExpiryNoticesRepository } from './expiry-notices.repository.js';
  * whichever replica claims it.
  */
 @Injectable()
-export class ExpiryNoticesService implements OnApplicationBootstrap, OnModuleDestroy {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+export class ExpiryNoticesService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly periodic: Periodic;
 
   constructor(
     private readonly repo: ExpiryNoticesRepository,
     private readonly bus: BusClient,
     private readonly login: LoginService,
     private readonly mail: MailService,
-    @Inject(CONFIG) private readonly config: AuthnConfig,
-    @Inject(LOGGER) private readonly logger: Logger,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    this.timer = setInterval(() => {
-      this.running ??= this.sweep()
-        .catch((err: unknown) => this.logger.warn({ err: (err as Error).message }, 'expiry notices failed; will try again'))
-        .finally(() => {
-          this.running = undefined;
-        });
-    }, this.config.NOTICE_INTERVAL_SECONDS * 1000);
-    this.timer.unref();
+    @Inject(CONFIG) config: AuthnConfig,
+    @Inject(LOGGER) logger: Logger,
+  ) {
+    this.periodic = new Periodic({ name: 'expiry notices', intervalMs: config.NOTICE_INTERVAL_SECONDS * 1000, work: () => this.sweep(), logger });
   }
 
-  async onModuleDestroy(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
+  onApplicationBootstrap(): void {
+    this.periodic.start();
+  }
+
+  /** Before the pool closes: a running sweep finishes first. */
+  beforeApplicationShutdown(): Promise<void> {
+    return this.periodic.stop();
   }
 
   private async user(tenantId: string, userId: string) {

@@ -1,64 +1,48 @@
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import type { Logger } from '@musubi/platform/logging';
-import { LOGGER } from '@musubi/platform/runtime';
+import { LOGGER, Periodic } from '@musubi/platform/runtime';
 import { DomainsService } from './domains.service.js';
 
 /** How often a replica looks for domains due for their periodic check (each is due DOMAIN_RECHECK_INTERVAL_MINUTES after its last). */
 export const RECHECK_TICK_MS = 60_000;
 
 /**
- * Runs the periodic re-check of verified and lost domains on a timer, one
- * round at a time. Every replica runs one; the rounds share the due domains
- * through the database (see `DomainsService.recheckDue`). Stops before the
- * service closes its pool, letting a running round finish.
+ * Runs the periodic re-check of verified and lost domains. Every replica runs
+ * one; the rounds share the due domains through the database (see
+ * `DomainsService.recheckDue`). Stops before the service closes its pool,
+ * letting a running round finish.
  */
 @Injectable()
 export class DomainRecheckJob implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  private timer: NodeJS.Timeout | undefined;
-  private round: Promise<void> | undefined;
-  private stopped = false;
+  private readonly periodic: Periodic;
 
-  constructor(
-    private readonly domains: DomainsService,
-    @Inject(LOGGER) private readonly logger: Logger,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    this.stopped = false;
-    this.schedule();
+  constructor(domains: DomainsService, @Inject(LOGGER) logger: Logger) {
+    this.periodic = new Periodic({
+      name: 'domain re-check',
+      intervalMs: RECHECK_TICK_MS,
+      logger,
+      work: async () => {
+        const r = await domains.recheckDue();
+        if (r.checked > 0) logger.info({ ...r }, 'domains re-checked');
+      },
+    });
   }
 
-  async beforeApplicationShutdown(): Promise<void> {
-    await this.stop();
+  onApplicationBootstrap(): void {
+    this.periodic.start();
+  }
+
+  beforeApplicationShutdown(): Promise<void> {
+    return this.stop();
   }
 
   /** No further rounds; resolves when the running one (if any) has finished. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.round;
+  stop(): Promise<void> {
+    return this.periodic.stop();
   }
 
   /** One round now (the timer's work), logged; never rejects. */
   runOnce(): Promise<void> {
-    this.round ??= this.domains
-      .recheckDue()
-      .then((r) => {
-        if (r.checked > 0) this.logger.info({ ...r }, 'domains re-checked');
-      })
-      .catch((err: unknown) => this.logger.error({ err }, 'domain re-check round failed; the domains stay due'))
-      .finally(() => {
-        this.round = undefined;
-      });
-    return this.round;
-  }
-
-  private schedule(): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      void this.runOnce().then(() => this.schedule());
-    }, RECHECK_TICK_MS);
-    this.timer.unref();
+    return this.periodic.runOnce();
   }
 }

@@ -1,3 +1,4 @@
 export * from './platform.module.js';
 export * from './start-service.js';
 export * from './main.js';
+export * from './periodic.js';
