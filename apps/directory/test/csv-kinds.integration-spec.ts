@@ -2,10 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import iconv from 'iconv-lite';
-import type { CallContext, ExportEncoding, JobKind, JobView, TenantView } from '@musubi/contracts';
+import { JOB_EXPORTS_BUCKET, JOB_UPLOADS_BUCKET, MAX_IMPORT_BYTES, type CallContext, type ExportEncoding, type JobKind, type JobView, type TenantView } from '@musubi/contracts';
 import { FileStore } from '@musubi/platform/bus';
 import { asUser, createTenant, createUser, operator, schemaOf, startKit, streamMessages, waitFor, type Kit } from '@musubi/platform/testing';
-import { EXPORTS_BUCKET, UPLOADS_BUCKET } from '../src/jobs/job-files.js';
 import { directoryService } from '../src/service.js';
 
 // The directory's own importers and exporters (users, groups, group members), through the job API.
@@ -16,7 +15,7 @@ let exportsStore: FileStore | undefined;
 
 beforeAll(async () => {
   kit = await startKit({ schemas: [schemaOf(directoryService)] });
-  uploads = await FileStore.open(kit.nc, { bucket: UPLOADS_BUCKET, replicas: 1, ttlHours: 1 }, true);
+  uploads = await FileStore.open(kit.nc, { bucket: JOB_UPLOADS_BUCKET, replicas: 1, ttlHours: 1 }, true);
   await kit.start(directoryService);
 }, 60_000);
 
@@ -27,7 +26,7 @@ afterAll(async () => {
 async function runImport(tenant: TenantView, kind: JobKind, content: string | Buffer, ctx: CallContext = operator()): Promise<JobView> {
   const bytes = typeof content === 'string' ? Buffer.from(content) : content;
   const object = `${tenant.id}/${randomUUID()}/input`;
-  await uploads.put(object, Readable.from([bytes]), 50 * 1024 * 1024);
+  await uploads.put(object, Readable.from([bytes]), MAX_IMPORT_BYTES);
   const queued = await kit.bus.request('musubi.directory.job.import.v1', { tenantId: tenant.id, jobId: randomUUID(), kind, file: { object, name: 'in.csv', bytes: bytes.length }, encoding: 'auto' }, ctx);
   return waitFor('the import', async () => {
     const j = await kit.bus.request('musubi.directory.job.get.v1', { tenantId: tenant.id, jobId: queued.id }, operator());
@@ -43,7 +42,7 @@ async function runExport(tenant: TenantView, kind: JobKind, encoding: ExportEnco
   }, 20_000);
   expect(done.status).toBe('succeeded');
   const where = await kit.bus.request('musubi.directory.job.result.v1', { tenantId: tenant.id, jobId: queued.id }, operator());
-  exportsStore ??= await FileStore.open(kit.nc, { bucket: EXPORTS_BUCKET, replicas: 1, ttlHours: 1 }, false);
+  exportsStore ??= await FileStore.open(kit.nc, { bucket: JOB_EXPORTS_BUCKET, replicas: 1, ttlHours: 1 }, false);
   const chunks: Buffer[] = [];
   for await (const c of (await exportsStore.get(where.object))!) chunks.push(c as Buffer);
   const bytes = Buffer.concat(chunks);

@@ -2,12 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import iconv from 'iconv-lite';
-import type { JobView, TenantView } from '@musubi/contracts';
+import { JOB_EXPORTS_BUCKET, JOB_UPLOADS_BUCKET, MAX_IMPORT_BYTES, type JobView, type TenantView } from '@musubi/contracts';
 import { FileStore } from '@musubi/platform/bus';
 import { managerOf } from '@musubi/platform/db';
 import type { RunningService } from '@musubi/platform/runtime';
 import { asUser, createTenant, expectError, operator, schemaOf, startKit, streamMessages, waitFor, type Kit } from '@musubi/platform/testing';
-import { EXPORTS_BUCKET, UPLOADS_BUCKET } from '../src/jobs/job-files.js';
 import { JobKinds, type CsvImporter } from '../src/jobs/kinds.js';
 import { directoryService } from '../src/service.js';
 
@@ -51,7 +50,7 @@ const importer: CsvImporter<{ name: string; age: number }> = {
 
 beforeAll(async () => {
   kit = await startKit({ schemas: [schemaOf(directoryService)] });
-  uploads = await FileStore.open(kit.nc, { bucket: UPLOADS_BUCKET, replicas: 1, ttlHours: 1 }, true);
+  uploads = await FileStore.open(kit.nc, { bucket: JOB_UPLOADS_BUCKET, replicas: 1, ttlHours: 1 }, true);
   svc = await kit.start(directoryService);
   await kit.sql('CREATE TABLE directory.test_rows (name text NOT NULL, age int NOT NULL)');
   await kit.sql('GRANT ALL ON directory.test_rows TO musubi_t_directory');
@@ -74,7 +73,7 @@ afterAll(async () => {
 
 async function upload(bytes: Buffer, t = tenant): Promise<{ object: string; name: string; bytes: number }> {
   const object = `${t.id}/${randomUUID()}/input`;
-  await uploads.put(object, Readable.from([bytes]), 50 * 1024 * 1024);
+  await uploads.put(object, Readable.from([bytes]), MAX_IMPORT_BYTES);
   return { object, name: 'people.csv', bytes: bytes.length };
 }
 
@@ -178,7 +177,7 @@ describe('exports and history', () => {
     expect(done).toMatchObject({ status: 'succeeded', resultAvailable: true, counts: { exported: 2 } });
     const where = await kit.bus.request('musubi.directory.job.result.v1', { tenantId: tenant.id, jobId: queued.id }, operator());
     // The directory creates its exports bucket with the first export.
-    exportsStore ??= await FileStore.open(kit.nc, { bucket: EXPORTS_BUCKET, replicas: 1, ttlHours: 1 }, false);
+    exportsStore ??= await FileStore.open(kit.nc, { bucket: JOB_EXPORTS_BUCKET, replicas: 1, ttlHours: 1 }, false);
     const file = await exportsStore.get(where.object);
     const chunks: Buffer[] = [];
     for await (const c of file!) chunks.push(c as Buffer);

@@ -41,7 +41,14 @@ export interface OpenedCsv {
  * header, and yields rows. Header problems (unknown, duplicate or missing
  * required columns) are an `UnreadableFile` with the problems of row 1.
  */
-export async function openCsv(source: AsyncIterable<Buffer>, requested: CsvEncoding, columns: readonly ColumnSpec[], forced?: 'utf-8' | 'shift_jis'): Promise<OpenedCsv> {
+export async function openCsv(
+  source: AsyncIterable<Buffer>,
+  requested: CsvEncoding,
+  columns: readonly ColumnSpec[],
+  forced?: 'utf-8' | 'shift_jis',
+  /** A preview lists header problems (`unknown`) instead of refusing the file. */
+  lenientHeader = false,
+): Promise<OpenedCsv> {
   const { head, rest } = await withHead(source);
   const chosen = chosenEncoding(head, requested);
   const encoding = forced ?? chosen.encoding;
@@ -52,7 +59,7 @@ export async function openCsv(source: AsyncIterable<Buffer>, requested: CsvEncod
     header = h;
     const mapped = mapHeader(h, columns);
     unknown = mapped.unknown;
-    if (mapped.problems.length > 0) throw new UnreadableFile(mapped.problems.map((p) => ({ row: 1, column: p.column, message: p.message })));
+    if (mapped.problems.length > 0 && !lenientHeader) throw new UnreadableFile(mapped.problems.map((p) => ({ row: 1, column: p.column, message: p.message })));
     return mapped.map;
   });
   // Reading the first row makes the header known (and validated) before anything else happens.

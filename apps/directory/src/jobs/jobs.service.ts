@@ -4,8 +4,8 @@ import { authorize } from '@musubi/platform/authz';
 import { decodeCursor, encodeCursor } from '@musubi/platform/db';
 import { DomainError, validationError } from '@musubi/platform/errors';
 import { TenantRepository } from '../tenants/tenant.repository.js';
-import { chosenEncoding, contentTypeOf, decode, EncodingError } from './csv/codec.js';
-import { CsvFormatError, mapHeader, readCsv } from './csv/reader.js';
+import { contentTypeOf } from './csv/codec.js';
+import { openCsv, UnreadableFile } from './import-reader.js';
 import { JobFiles } from './job-files.js';
 import { JobRepository } from './job.repository.js';
 import { NO_COUNTS, isImport, type Job } from './job.js';
@@ -144,40 +144,29 @@ export class JobsService {
     const read = async (forced?: 'utf-8' | 'shift_jis') => {
       const source = (await uploads.get(req.file.object)) as AsyncIterable<Buffer> | null;
       if (!source) throw new DomainError('not_found', 'The uploaded file is not there (any more).');
-      const it = source[Symbol.asyncIterator]();
-      const first = await it.next();
-      const head = first.done ? Buffer.alloc(0) : first.value;
-      const chosen = chosenEncoding(head, req.encoding);
-      const encoding = forced ?? chosen.encoding;
-      const rest = (async function* () {
-        if (head.length) yield head;
-        for (let n = await it.next(); !n.done; n = await it.next()) yield n.value;
-      })();
-      let header: string[] = [];
+      const csv = await openCsv(source, req.encoding, importer.columns, forced, true);
       const rows: Array<Record<string, string>> = [];
-      for await (const r of readCsv(decode(rest, encoding, chosen.bom), (h) => {
-        header = h;
-        return h;
-      })) {
-        rows.push({ ...r.values });
+      // Keyed by the file's own header names, as the administrator wrote them.
+      for await (const r of csv.rows) {
+        rows.push(Object.fromEntries(csv.header.map((h, i) => [h, r.cells[i] ?? ''])));
         if (rows.length >= PREVIEW_ROWS) break;
       }
-      return { encoding, header, rows };
+      return { encoding: csv.encoding, columns: [...csv.header], unknownColumns: [...csv.unknown], rows };
     };
-    let result;
     try {
-      result = await read();
+      return await read();
     } catch (err) {
-      if (err instanceof EncodingError && req.encoding === 'auto') result = await read('shift_jis').catch((e: unknown) => this.unreadable(e));
-      else result = this.unreadable(err);
+      if (!(err instanceof UnreadableFile)) throw err;
+      if (err.wrongEncoding && req.encoding === 'auto') {
+        try {
+          return await read('shift_jis');
+        } catch (again) {
+          if (again instanceof UnreadableFile) throw validationError([{ pointer: '', detail: again.message }], again.message);
+          throw again;
+        }
+      }
+      throw validationError([{ pointer: '', detail: err.message }], err.message);
     }
-    const unknown = mapHeader(result.header, importer.columns).unknown;
-    return { encoding: result.encoding, columns: result.header, unknownColumns: unknown, rows: result.rows };
-  }
-
-  private unreadable(err: unknown): never {
-    if (err instanceof EncodingError || err instanceof CsvFormatError) throw validationError([{ pointer: '', detail: err.message }], err.message);
-    throw err;
   }
 
   async get(req: RequestOf<'musubi.directory.job.get.v1'>, ctx: CallContext): Promise<JobView> {

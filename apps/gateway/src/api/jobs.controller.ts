@@ -4,7 +4,7 @@ import { Body, Controller, Get, HttpCode, Inject, Injectable, Param, Post, Query
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { CsvEncoding, ExportEncoding, JobError, JobView, Page, type CallContext, type JobKind, type JobView as JobViewT, type ReplyOf } from '@musubi/contracts';
+import { CsvEncoding, ExportEncoding, JOB_EXPORTS_BUCKET, JOB_UPLOADS_BUCKET, JobError, JobView, MAX_IMPORT_BYTES, Page, type CallContext, type JobKind, type JobView as JobViewT, type ReplyOf } from '@musubi/contracts';
 import { BusClient, FileStore } from '@musubi/platform/bus';
 import { DomainError } from '@musubi/platform/errors';
 import { CONFIG, NATS } from '@musubi/platform/runtime';
@@ -16,12 +16,6 @@ import { ApiDoc } from '../openapi/api-doc.decorator.js';
 import { QuerySchemaPipe } from './groups.controller.js';
 import { UuidParam, pageQueryDoc, PageQuery, type PageParams } from './params.js';
 
-/** The gateway owns the uploads bucket (the directory reads from it). Same name as the directory's `UPLOADS_BUCKET`. */
-export const UPLOADS_BUCKET = 'musubi-gateway-uploads';
-/** The directory's exports bucket, which the gateway serves downloads from. */
-const EXPORTS_BUCKET = 'musubi-directory-exports';
-/** The issue's limit for an import file. */
-export const MAX_UPLOAD_BYTES = 50 * 1024 * 1024;
 
 /** What a URL calls a kind of data, and the job kinds for it. */
 const DATA = Type.Union([Type.Literal('users'), Type.Literal('groups'), Type.Literal('group-members')], { description: 'users, groups or group-members' });
@@ -55,10 +49,11 @@ const PreviewView = Type.Object(
   { additionalProperties: false },
 );
 
-/** The two job file buckets, opened on first use (the directory may create its own later). */
+/** The two job file buckets, each opened once, on first use (the directory creates its exports bucket with its first export). */
 @Injectable()
 export class JobFileStores {
   private uploadsStore: Promise<FileStore> | undefined;
+  private exportsStore: Promise<FileStore> | undefined;
 
   constructor(
     @Inject(NATS) private readonly nc: NatsConnection,
@@ -66,13 +61,20 @@ export class JobFileStores {
   ) {}
 
   uploads(): Promise<FileStore> {
-    this.uploadsStore ??= FileStore.open(this.nc, { bucket: UPLOADS_BUCKET, replicas: this.config.JETSTREAM_REPLICAS, ttlHours: 24 }, true);
-    this.uploadsStore.catch(() => (this.uploadsStore = undefined));
+    this.uploadsStore ??= this.open(JOB_UPLOADS_BUCKET, 24, true, () => (this.uploadsStore = undefined));
     return this.uploadsStore;
   }
 
   exports(): Promise<FileStore> {
-    return FileStore.open(this.nc, { bucket: EXPORTS_BUCKET, replicas: this.config.JETSTREAM_REPLICAS, ttlHours: 24 * 7 }, false);
+    this.exportsStore ??= this.open(JOB_EXPORTS_BUCKET, 24 * 7, false, () => (this.exportsStore = undefined));
+    return this.exportsStore;
+  }
+
+  /** A failed open is forgotten, so the next call tries again. */
+  private open(bucket: string, ttlHours: number, create: boolean, forget: () => void): Promise<FileStore> {
+    const store = FileStore.open(this.nc, { bucket, replicas: this.config.JETSTREAM_REPLICAS, ttlHours }, create);
+    store.catch(forget);
+    return store;
   }
 }
 
@@ -95,13 +97,13 @@ export class JobsController {
       throw new DomainError('unsupported_media_type', 'Send the CSV file as the request body, with Content-Type: text/csv.');
     }
     const declared = Number(req.headers['content-length'] ?? NaN);
-    if (declared > MAX_UPLOAD_BYTES) {
+    if (declared > MAX_IMPORT_BYTES) {
       body.resume();
-      throw new DomainError('payload_too_large', `The file is larger than ${MAX_UPLOAD_BYTES / 1_048_576} MB.`);
+      throw new DomainError('payload_too_large', `The file is larger than ${MAX_IMPORT_BYTES / 1_048_576} MB.`);
     }
     const object = `${tenantId}/${randomUUID()}/input`;
     try {
-      const stored = await (await this.files.uploads()).put(object, body, MAX_UPLOAD_BYTES);
+      const stored = await (await this.files.uploads()).put(object, body, MAX_IMPORT_BYTES);
       return { object, bytes: stored.bytes };
     } catch (err) {
       if (err instanceof DomainError && err.code === 'validation_failed') throw new DomainError('payload_too_large', err.message);
@@ -129,8 +131,6 @@ export class JobsController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<JobViewT> {
     const kind = IMPORT_KIND[q.kind];
-    // Refuse a caller who may not import this before reading 50 MB (the directory checks again).
-    await this.bus.request('musubi.directory.job.list.v1', { tenantId, limit: 1 }, { ...ctx, tenantId });
     const file = await this.receive(req, tenantId);
     const job = await this.bus.request(
       'musubi.directory.job.import.v1',
@@ -159,7 +159,6 @@ export class JobsController {
     @Req() req: FastifyRequest,
     @Call() ctx: CallContext,
   ): Promise<ReplyOf<'musubi.directory.job.preview.v1'>> {
-    await this.bus.request('musubi.directory.job.list.v1', { tenantId, limit: 1 }, { ...ctx, tenantId });
     const file = await this.receive(req, tenantId);
     try {
       return await this.bus.request(

@@ -17,6 +17,17 @@ export const JobStatus = Type.Union([
   Type.Literal('failed'),
 ]);
 
+/**
+ * Where job files live (JetStream object stores), named here because two
+ * services meet in them: the gateway stores uploads (it owns that bucket) and
+ * directory reads them; directory writes exports (it owns that one) and the
+ * gateway serves them.
+ */
+export const JOB_UPLOADS_BUCKET = 'musubi-gateway-uploads';
+export const JOB_EXPORTS_BUCKET = 'musubi-directory-exports';
+/** The largest import file accepted. */
+export const MAX_IMPORT_BYTES = 50 * 1024 * 1024;
+
 /** `shift_jis` is Windows-31J (CP932), what Japanese Excel writes; `auto` detects UTF-8 (with or without BOM) or falls back to it. */
 export const CsvEncoding = Type.Union([Type.Literal('auto'), Type.Literal('utf-8'), Type.Literal('shift_jis')]);
 export type CsvEncoding = Static<typeof CsvEncoding>;

@@ -13,6 +13,8 @@ export interface CsvRow {
   readonly row: number;
   /** Values keyed by canonical column name; columns absent from the file are absent here. */
   readonly values: Readonly<Record<string, string>>;
+  /** The row's cells as they stand, in the header's order. */
+  readonly cells: readonly string[];
 }
 
 export class CsvFormatError extends Error {
@@ -72,7 +74,7 @@ export async function* readCsv(text: AsyncIterable<string>, onHeader: (header: s
         const name = map?.[i];
         if (name) values[name] = v;
       });
-      yield { row: item.info.lines, values };
+      yield { row: item.info.lines, values, cells: item.record };
     }
   } catch (err) {
     if (err instanceof CsvError) {
