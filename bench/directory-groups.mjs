@@ -11,14 +11,9 @@
 // (checked against a from-scratch computation before measuring).
 import { randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { connect } from '@nats-io/transport-node';
-import pg from 'pg';
-import { devSecrets, importDist } from '../tools/dev/common.mjs';
+import { measure as measureLatency, startDirectoryBench } from './support/directory.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: args } = parseArgs({
   options: {
     requests: { type: 'string', default: '2000' },
@@ -30,67 +25,11 @@ const REQUESTS = Number(args.requests);
 const CONCURRENCY = Number(args.concurrency);
 const USERS = Number(args.users);
 
-const { Fleet, fleetProcesses, ensureInfrastructure } = await importDist(root, 'fleet');
-const { createTestDatabase, startNatsServer, freePort } = await importDist(root, 'testing');
-const { BusClient } = await importDist(root, 'bus');
-const { directoryService } = await import(pathToFileURL(join(root, 'apps', 'directory', 'dist', 'service.js')).href);
-
-const infra = await ensureInfrastructure({ dataDir: join(root, '.musubi'), env: process.env, log: (l) => console.log(`bench: ${l}`), postgresPassword: devSecrets(join(root, '.musubi')).postgresPassword });
-process.env.MUSUBI_TEST_PG_ADMIN_URL = infra.pgAdminUrl;
-const [nats, db] = await Promise.all([startNatsServer(), createTestDatabase([{ schema: 'directory', migrations: directoryService.database.migrations }])]);
-const processes = fleetProcesses([{ name: 'directory', settings: directoryService.settings, database: { schema: 'directory' } }], {
-  root,
-  natsUrl: nats.url,
-  redisUrl: 'redis://127.0.0.1:1',
-  databaseAdminUrl: db.adminUrl,
-  databaseUrlFor: (schema) => db.urlFor(schema),
-  operatorToken: randomUUID(),
-  publicUrl: 'http://localhost',
-  ports: { directory: { management: await freePort() } },
-  extra: { LOG_LEVEL: 'warn', BUS_REQUEST_TIMEOUT_MS: '30000' },
-});
-const fleet = new Fleet((service, line) => {
-  if (/"level":"(error|fatal)"/.test(line)) console.error(`[${service}] ${line}`);
-});
-const admin = new pg.Pool({ connectionString: db.adminUrl, max: 2 });
-const nc = await connect({ servers: nats.url, name: 'bench' });
-const bus = new BusClient(nc, 'gateway', 30_000);
-const operator = () => ({ requestId: randomUUID(), tenantId: null, caller: { kind: 'operator', id: 'bench' } });
-
-const cleanup = async () => {
-  await nc.drain().catch(() => undefined);
-  await admin.end().catch(() => undefined);
-  await fleet.stopAll();
-  await Promise.all([nats.stop(), db.drop()]);
-  await infra.stop();
-};
-
-/** Latency percentiles (ms) of `fn` called `n` times with `concurrency` in flight, after a warm-up. */
-async function measure(name, fn, n = REQUESTS, concurrency = 1) {
-  for (let i = 0; i < Math.min(200, n); i++) await fn(i);
-  const times = [];
-  let next = 0;
-  const started = process.hrtime.bigint();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < n) {
-        const i = next++;
-        const t0 = process.hrtime.bigint();
-        await fn(i);
-        times.push(Number(process.hrtime.bigint() - t0) / 1e6);
-      }
-    }),
-  );
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  times.sort((a, b) => a - b);
-  const at = (p) => Math.round(times[Math.min(times.length - 1, Math.floor((p / 100) * times.length))] * 100) / 100;
-  const r = { name, n, concurrency, perSecond: Math.round(n / seconds), p50: at(50), p90: at(90), p99: at(99), max: at(100) };
-  console.log(`${name.padEnd(70)} c=${concurrency}  ${String(r.perSecond).padStart(5)}/s  p50 ${r.p50} ms  p99 ${r.p99} ms  max ${r.max} ms`);
-  return r;
-}
+const { bus, admin, db, operator, stop } = await startDirectoryBench();
+const cleanup = stop;
+const measure = (name, fn, n = REQUESTS, concurrency = 1) => measureLatency(name, fn, { n, concurrency, warmup: 200 });
 
 try {
-  await fleet.startAll(processes);
   const tenant = await bus.request('musubi.directory.tenant.create.v1', { slug: 'bench', displayName: 'Bench', limits: { users: USERS + 1000, groups: 1000 } }, operator());
 
   // The tree: root → 5 divisions → 4 departments each → 3 sections each → ~2 teams each (200 groups, 4 levels),
