@@ -144,10 +144,9 @@ export class GroupsCsv {
             issues.push({ row: op.row, column: 'name', message: `would be group ${total} of the tenant's limit of ${tenant.groupLimit}` });
             continue;
           }
-          const at = new Date(now.getTime());
           plans.push({
             kind: 'create',
-            group: { id: uuidv7(at.getTime()), tenantId: tenant.id, name: op.name, email: op.fields.email ?? null, description: op.fields.description ?? null, type: op.fields.type ?? DEFAULT_GROUP_TYPE, createdAt: at, updatedAt: at, version: 1 },
+            group: { id: uuidv7(now.getTime()), tenantId: tenant.id, name: op.name, email: op.fields.email ?? null, description: op.fields.description ?? null, type: op.fields.type ?? DEFAULT_GROUP_TYPE, createdAt: now, updatedAt: now, version: 1 },
           });
           continue;
         }

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { CallContext, JobCounts, UserView } from '@musubi/contracts';
+import type { CallContext, JobCounts } from '@musubi/contracts';
 import { OutboxWriter } from '@musubi/platform/bus';
 import type { Tx } from '@musubi/platform/db';
 import { DomainError } from '@musubi/platform/errors';
@@ -230,9 +230,9 @@ export class UsersCsv {
           case 'update': {
             await this.write(tx, plan.before, plan.after);
             const before = userView(plan.before);
+            // A profile change and a status change are two events, as through the API: the first leaves the status as it was.
             if (plan.profileChanged) {
-              const mid: UserView = { ...userView({ ...plan.after, status: plan.before.status }) };
-              await this.outbox.append(tx, 'musubi.directory.user.updated.v1', { before, after: mid, reason: 'CSV import' }, opts);
+              await this.outbox.append(tx, 'musubi.directory.user.updated.v1', { before, after: userView({ ...plan.after, status: plan.before.status }), reason: 'CSV import' }, opts);
             }
             if (plan.after.status !== plan.before.status) {
               const subject = plan.after.status === 'disabled' ? 'musubi.directory.user.disabled.v1' : 'musubi.directory.user.enabled.v1';
