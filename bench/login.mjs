@@ -13,7 +13,7 @@
 // locked account), which should be alike.
 import { readFileSync, readdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import argon2 from 'argon2';
+import { hash as argon2Hash, verify as argon2Verify } from '@node-rs/argon2';
 import { startBenchFleet } from './support/fleet.mjs';
 
 const { values: args } = parseArgs({
@@ -23,16 +23,18 @@ const { values: args } = parseArgs({
     duration: { type: 'string', default: '20' },
     warmup: { type: 'string', default: '3' },
     'raw-seconds': { type: 'string', default: '8' },
+    profile: { type: 'string' },
   },
 });
 const USERS = Number(args.users);
 const CONCURRENCY = Number(args.concurrency);
 const PASSWORD = 'bench-passphrase-kumo-to-tsuki';
-const PARAMS = { type: argon2.argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 };
+// The same implementation and parameters as authn's PasswordHasher (algorithm 2 = argon2id).
+const PARAMS = { algorithm: 2, memoryCost: 19_456, timeCost: 2, parallelism: 1 };
 
 /** Verifications per second with `workers` in flight, for `seconds`. */
 async function rawArgon2Rate(seconds, workers) {
-  const hash = await argon2.hash(PASSWORD, PARAMS);
+  const hash = await argon2Hash(PASSWORD, PARAMS);
   let done = 0;
   const until = Date.now() + seconds * 1000;
   const started = Date.now();
@@ -40,7 +42,7 @@ async function rawArgon2Rate(seconds, workers) {
   await Promise.all(
     Array.from({ length: workers }, async () => {
       while (Date.now() < until) {
-        if (!(await argon2.verify(hash, PASSWORD))) throw new Error('argon2 verify failed');
+        if (!(await argon2Verify(hash, PASSWORD))) throw new Error('argon2 verify failed');
         done++;
       }
     }),
@@ -82,7 +84,14 @@ const rawBefore = await rawArgon2Rate(Number(args['raw-seconds']), 4);
 const rawCpuBefore = lastRawCpuMs;
 console.log(`raw argon2id (19 MiB, t=2, p=1), 4 in flight, fleet not started: ${rawBefore.toFixed(1)} verifications/s`);
 
-const fleet = await startBenchFleet({ extra: { LOGIN_IP_FAILURES: '100000', RESET_IP_PER_HOUR: '100000' } });
+// --profile <dir>: V8 CPU profiles of our services, written when they stop (tools/dev/profile-summary.mjs reads them).
+const fleet = await startBenchFleet({
+  extra: { LOGIN_IP_FAILURES: '100000', RESET_IP_PER_HOUR: '100000' },
+  prepare: (processes) => {
+    if (!args.profile) return;
+    for (const p of processes.filter((x) => ['gateway', 'authn', 'directory', 'audit'].includes(x.name))) p.execArgv = ['--cpu-prof', `--cpu-prof-dir=${args.profile}/${p.name}`];
+  },
+});
 const { base, api } = fleet;
 
 /** A cookie jar per simulated browser. */
