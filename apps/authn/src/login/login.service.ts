@@ -166,13 +166,10 @@ export class LoginService {
       userAgent: req.client.userAgent.slice(0, 300),
     });
     if (req.transactionId) await this.transactions.finish(req.transactionId);
-    await this.uow.run((tx) =>
-      this.outbox.append(
-        tx,
-        'musubi.authn.login.succeeded.v1',
-        { userId: user.id, loginId: user.loginId, method, ...clientFields(req.client) },
-        { tenantId: req.tenantId, actor: { kind: 'user', userId: user.id, tenantId: req.tenantId, roles: user.roles } },
-      ),
+    await this.outbox.record(
+      'musubi.authn.login.succeeded.v1',
+      { userId: user.id, loginId: user.loginId, method, ...clientFields(req.client) },
+      { tenantId: req.tenantId, actor: { kind: 'user', userId: user.id, tenantId: req.tenantId, roles: user.roles } },
     );
     return { sessionId: id, session: this.view(record), returnTo };
   }
@@ -180,15 +177,15 @@ export class LoginService {
   /** Records a failed attempt (and counts it toward the account's lockout and the IP's throttle). */
   private async fail(req: RequestOf<'musubi.authn.login.password.v1'>, user: UserView | null, reason: FailReason, policy?: AuthPolicyView, method?: LoginMethod): Promise<void> {
     if (reason !== 'throttled') await this.throttle.hit('login', req.client.ip, IP_WINDOW_MS);
-    const lockedUntil = await this.uow.run(async (tx) => {
-      await this.outbox.append(
-        tx,
-        'musubi.authn.login.failed.v1',
-        { loginId: req.loginId, userId: user?.id ?? null, ...clientFields(req.client), reason, ...(method ? { method } : {}) },
-        { tenantId: req.tenantId },
-      );
-      return reason === 'wrong_password' && user && policy ? this.lockout.recordFailure(tx, req.tenantId, user.id, policy, req.client) : null;
-    });
+    const event = { loginId: req.loginId, userId: user?.id ?? null, ...clientFields(req.client), reason, ...(method ? { method } : {}) };
+    const counts = reason === 'wrong_password' && user && policy ? { user, policy } : null;
+    // A failure that counts toward a lockout is written with it; any other is a single statement.
+    const lockedUntil = counts
+      ? await this.uow.run(async (tx) => {
+          await this.outbox.append(tx, 'musubi.authn.login.failed.v1', event, { tenantId: req.tenantId });
+          return this.lockout.recordFailure(tx, req.tenantId, counts.user.id, counts.policy, req.client);
+        })
+      : (await this.outbox.record('musubi.authn.login.failed.v1', event, { tenantId: req.tenantId }), null);
     if (lockedUntil && user) void this.mailLocked(user, lockedUntil);
   }
 

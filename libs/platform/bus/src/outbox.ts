@@ -3,7 +3,7 @@ import pg from 'pg';
 import type { DataSource } from 'typeorm';
 import { subjectDefinition, type Caller, type EventEnvelope, type EventPayloadOf, type EventSubject, type ServiceName } from '@musubi/contracts';
 import type { JetStreamClient } from '@nats-io/jetstream';
-import { managerOf, type Tx } from '@musubi/platform/db';
+import { poolOf, prepared, runSqlIn, type Tx } from '@musubi/platform/db';
 import { busMetrics } from '@musubi/platform/health';
 import { currentContext, type Logger } from '@musubi/platform/logging';
 import { validate } from '@musubi/platform/validation';
@@ -30,12 +30,37 @@ export interface AppendOptions {
  * an event exists if and only if the change it describes was committed.
  */
 export class OutboxWriter {
+  private readonly insert: string;
+
   constructor(
     private readonly service: ServiceName,
     private readonly schema: string,
-  ) {}
+    /** Needed only by `record` (an event written in a statement of its own). */
+    private readonly dataSource?: DataSource,
+  ) {
+    this.insert = `INSERT INTO "${schema}".outbox (id, subject, envelope) VALUES ($1, $2, $3)`;
+  }
 
   async append<S extends EventSubject>(tx: Tx, subject: S, payload: EventPayloadOf<S>, opts: AppendOptions = {}): Promise<EventEnvelope<EventPayloadOf<S>>> {
+    const envelope = this.envelope(subject, payload, opts);
+    await runSqlIn(tx, this.insert, [envelope.id, subject, JSON.stringify(envelope)]);
+    return envelope;
+  }
+
+  /**
+   * An event that describes no other write of this service (a sign-in, say),
+   * stored by one INSERT on its own: a single statement is its own
+   * transaction, so this is as safe as `append` and costs one round trip
+   * instead of BEGIN, INSERT and COMMIT.
+   */
+  async record<S extends EventSubject>(subject: S, payload: EventPayloadOf<S>, opts: AppendOptions = {}): Promise<EventEnvelope<EventPayloadOf<S>>> {
+    if (!this.dataSource) throw new Error('this OutboxWriter was made without a data source');
+    const envelope = this.envelope(subject, payload, opts);
+    await poolOf(this.dataSource).query(prepared(this.insert, [envelope.id, subject, JSON.stringify(envelope)]));
+    return envelope;
+  }
+
+  private envelope<S extends EventSubject>(subject: S, payload: EventPayloadOf<S>, opts: AppendOptions): EventEnvelope<EventPayloadOf<S>> {
     const def = subjectDefinition(subject);
     if (!def || def.kind !== 'event' || def.owner !== this.service) {
       throw new Error(`${this.service} may not emit ${subject}`);
@@ -43,7 +68,7 @@ export class OutboxWriter {
     const checked = validate(def.payload, payload);
     if (!checked.ok) throw new Error(`event ${subject} does not match its contract: ${JSON.stringify(checked.details)}`);
     const ctx = currentContext();
-    const envelope: EventEnvelope<EventPayloadOf<S>> = {
+    return {
       id: uuidv7(),
       subject,
       occurredAt: new Date().toISOString(),
@@ -52,12 +77,6 @@ export class OutboxWriter {
       actor: opts.actor ?? ctx?.caller ?? { kind: 'service', service: this.service },
       payload,
     };
-    await managerOf(tx).query(`INSERT INTO "${this.schema}".outbox (id, subject, envelope) VALUES ($1, $2, $3)`, [
-      envelope.id,
-      subject,
-      JSON.stringify(envelope),
-    ]);
-    return envelope;
   }
 }
 
@@ -98,6 +117,7 @@ export class OutboxRelay {
   private listener: pg.Client | undefined;
   private readonly batchSize: number;
   private readonly pollMs: number;
+  private readonly take: string;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -106,6 +126,9 @@ export class OutboxRelay {
   ) {
     this.batchSize = opts.batchSize ?? 500;
     this.pollMs = opts.pollMs ?? 1000;
+    const outbox = `"${opts.schema}".outbox`;
+    this.take = `DELETE FROM ${outbox} WHERE seq IN (SELECT seq FROM ${outbox} ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED)
+      RETURNING seq, id, subject, envelope::text AS envelope`;
   }
 
   async start(): Promise<void> {
@@ -182,31 +205,37 @@ export class OutboxRelay {
     }
   }
 
-  /** One round: publish up to a batch and delete what JetStream acknowledged. Returns the count. */
+  /**
+   * One round: take up to a batch out of the outbox, publish it and commit
+   * only once JetStream acknowledged every event (a failed publish rolls the
+   * rows back into the outbox). Returns the count. Runs on a bare pool
+   * connection with one statement (DELETE … RETURNING) between BEGIN and
+   * COMMIT: measured on sign-ins, the relay's rounds were a large part of
+   * authn's socket writes.
+   */
   async relayBatch(): Promise<number> {
-    const qr = this.dataSource.createQueryRunner();
-    await qr.connect();
-    await qr.startTransaction();
+    const client = await poolOf(this.dataSource).connect();
+    let open = false;
     try {
-      const rows = (await qr.query(
-        `SELECT seq, id, subject, envelope::text AS envelope FROM "${this.opts.schema}".outbox
-         ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED`,
-        [this.batchSize],
-      )) as OutboxRow[];
+      await client.query('BEGIN');
+      open = true;
+      const { rows } = await client.query<OutboxRow>(prepared(this.take, [this.batchSize]));
       if (rows.length === 0) {
-        await qr.commitTransaction();
+        await client.query('COMMIT');
+        open = false;
         return 0;
       }
+      rows.sort((a, b) => (BigInt(a.seq) < BigInt(b.seq) ? -1 : 1)); // RETURNING keeps no order
       await Promise.all(rows.map((r) => this.js.publish(r.subject, r.envelope, { msgID: r.id, timeout: 5000 })));
-      await qr.query(`DELETE FROM "${this.opts.schema}".outbox WHERE seq = ANY($1::bigint[])`, [rows.map((r) => r.seq)]);
-      await qr.commitTransaction();
+      await client.query('COMMIT');
+      open = false;
       busMetrics.outboxPublished.inc(rows.length);
       return rows.length;
     } catch (err) {
-      await qr.rollbackTransaction().catch(() => undefined);
+      if (open) await client.query('ROLLBACK').catch(() => undefined);
       throw err;
     } finally {
-      await qr.release();
+      client.release();
     }
   }
 }

@@ -130,6 +130,21 @@ describe('OutboxWriter.append', () => {
   });
 });
 
+describe('OutboxWriter.record', () => {
+  it('stores an event on its own, committed at once, and checks it as append does', async () => {
+    const alone = new OutboxWriter('directory', SCHEMA, ds);
+    const e = await alone.record(CREATED, { tenant: tenantView(randomUUID()) }, { tenantId: TENANT });
+    // Visible to any other connection straight away: no transaction is left open.
+    const other = await ds.query<Array<{ envelope: unknown }>>(`SELECT envelope FROM "${SCHEMA}".outbox WHERE id = $1`, [e.id]);
+    expect(other[0]?.envelope).toEqual(e);
+    await expect(alone.record('musubi.authn.password.changed.v1' as EventSubject, { userId: USER } as never)).rejects.toThrow(/directory may not emit/);
+    await expect(alone.record(CREATED, { tenant: tenantView(TENANT), extra: true } as never)).rejects.toThrow(/does not match its contract/);
+    expect(await outboxIds()).toEqual([e.id]);
+    await expect(writer.record(CREATED, { tenant: tenantView(TENANT) })).rejects.toThrow(/without a data source/);
+    await ds.query(`DELETE FROM "${SCHEMA}".outbox`);
+  });
+});
+
 describe('OutboxRelay', () => {
   it('keeps the rows when JetStream does not acknowledge them', async () => {
     const e = await appendCommitted();

@@ -33,15 +33,26 @@ function statementName(text: string): string {
  * PgBouncer in transaction mode in front of the services).
  */
 export async function runSql<Row>(dataSource: DataSource, tx: Tx | undefined, text: string, params: readonly unknown[] = []): Promise<Row[]> {
-  const query = { name: statementName(text), text, values: [...params] };
-  if (tx) {
-    const runner = managerOf(tx).queryRunner as unknown as PgQueryRunner | undefined;
-    if (!runner) throw new Error('the transaction has no query runner');
-    const client = await runner.connect();
-    return (await client.query(query)).rows as Row[];
-  }
-  const pool = (dataSource.driver as unknown as PgDriver).master;
-  return (await pool.query(query)).rows as Row[];
+  if (tx) return runSqlIn<Row>(tx, text, params);
+  return (await poolOf(dataSource).query(prepared(text, params))).rows as Row[];
+}
+
+/** `runSql` inside a transaction (no data source needed). */
+export async function runSqlIn<Row>(tx: Tx, text: string, params: readonly unknown[] = []): Promise<Row[]> {
+  const runner = managerOf(tx).queryRunner as unknown as PgQueryRunner | undefined;
+  if (!runner) throw new Error('the transaction has no query runner');
+  const client = await runner.connect();
+  return (await client.query(prepared(text, params))).rows as Row[];
+}
+
+/** A named prepared statement for `pg` (parsed and planned once per connection). */
+export function prepared(text: string, params: readonly unknown[] = []): pg.QueryConfig {
+  return { name: statementName(text), text, values: [...params] };
+}
+
+/** The pg pool behind a TypeORM data source, for work that needs a bare connection (one round trip per statement, no ORM). */
+export function poolOf(dataSource: DataSource): pg.Pool {
+  return (dataSource.driver as unknown as PgDriver).master;
 }
 
 /** Postgres error code and constraint of a failed statement, when it is one. */

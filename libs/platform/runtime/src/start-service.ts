@@ -177,7 +177,7 @@ export async function startService<S extends ConfigSpec>(def: ServiceDefinition<
       await assertMigrated(ds, def.name);
       health.register(postgresIndicator((sql) => ds.query(sql)));
       extra.push({ provide: DataSource, useValue: ds }, { provide: UnitOfWork, useValue: new UnitOfWork(ds) });
-      extra.push({ provide: OutboxWriter, useValue: new OutboxWriter(def.name, def.database.schema) });
+      extra.push({ provide: OutboxWriter, useValue: new OutboxWriter(def.name, def.database.schema, ds) });
     }
 
     const credentials = { user: config.NATS_USER, password: config.NATS_PASSWORD, credsFile: config.NATS_CREDS_FILE };
