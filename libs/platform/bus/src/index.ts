@@ -9,3 +9,4 @@ export * from './streams.js';
 export * from './event-consumer.js';
 export * from './reply-mux.js';
 export * from './file-store.js';
+export * from './stream-publisher.js';

@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { DataSource } from 'typeorm';
 import { subjectDefinition, type Caller, type EventEnvelope, type EventPayloadOf, type EventSubject, type ServiceName } from '@musubi/contracts';
-import type { JetStreamClient } from '@nats-io/jetstream';
 import { poolOf, prepared, runSqlIn, type Tx } from '@musubi/platform/db';
 import { busMetrics } from '@musubi/platform/health';
 import { currentContext, type Logger } from '@musubi/platform/logging';
 import { validate } from '@musubi/platform/validation';
+import type { StreamPublisher } from './stream-publisher.js';
 
 /** UUIDv7 (RFC 9562): time-ordered, so event ids sort roughly by creation. */
 export function uuidv7(now = Date.now()): string {
@@ -121,7 +121,7 @@ export class OutboxRelay {
 
   constructor(
     private readonly dataSource: DataSource,
-    private readonly js: JetStreamClient,
+    private readonly js: StreamPublisher,
     private readonly opts: OutboxRelayOptions,
   ) {
     this.batchSize = opts.batchSize ?? 500;

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { MigrationInterface, QueryRunner, DataSource } from 'typeorm';
 import { streamNameOf, type CallContext, type EventEnvelope, type EventSubject } from '@musubi/contracts';
-import { OutboxRelay, OutboxWriter, connectNats, ensureStream, type NatsConnection } from '@musubi/platform/bus';
+import { JetStreamPublisher, OutboxRelay, OutboxWriter, connectNats, ensureStream, type NatsConnection } from '@musubi/platform/bus';
 import { UnitOfWork, createDataSource, createOutboxTable, dropOutboxTable, managerOf } from '@musubi/platform/db';
 import { runWithContext } from '@musubi/platform/logging';
 import { captureLogs, createTestDatabase, startNatsServer, waitFor, type PrivateServer, type TestDatabase } from '@musubi/platform/testing';
@@ -137,11 +137,29 @@ describe('OutboxWriter.record', () => {
     // Visible to any other connection straight away: no transaction is left open.
     const other = await ds.query<Array<{ envelope: unknown }>>(`SELECT envelope FROM "${SCHEMA}".outbox WHERE id = $1`, [e.id]);
     expect(other[0]?.envelope).toEqual(e);
-    await expect(alone.record('musubi.authn.password.changed.v1' as EventSubject, { userId: USER } as never)).rejects.toThrow(/directory may not emit/);
+    await expect(alone.record('musubi.authn.password.changed.v1', { userId: USER })).rejects.toThrow(/directory may not emit/);
     await expect(alone.record(CREATED, { tenant: tenantView(TENANT), extra: true } as never)).rejects.toThrow(/does not match its contract/);
     expect(await outboxIds()).toEqual([e.id]);
     await expect(writer.record(CREATED, { tenant: tenantView(TENANT) })).rejects.toThrow(/without a data source/);
     await ds.query(`DELETE FROM "${SCHEMA}".outbox`);
+  });
+});
+
+describe('JetStreamPublisher', () => {
+  it('publishes with the message id, is told of a duplicate, and names a subject no stream captures', async () => {
+    const publisher = new JetStreamPublisher(nc, '_INBOX_directory');
+    try {
+      const id = randomUUID();
+      const data = JSON.stringify({ id });
+      const first = await publisher.publish(CREATED, data, { msgID: id, timeout: 5000 });
+      expect(first).toMatchObject({ stream: STREAM });
+      expect(first.duplicate).toBeUndefined();
+      expect(await publisher.publish(CREATED, data, { msgID: id, timeout: 5000 })).toMatchObject({ stream: STREAM, seq: first.seq, duplicate: true });
+      expect((await storedEvent(id))?.msgId).toBe(id);
+      await expect(publisher.publish('musubi.nobody.thing.happened.v1', data, { msgID: randomUUID(), timeout: 5000 })).rejects.toThrow(/no responders/);
+    } finally {
+      publisher.close();
+    }
   });
 });
 

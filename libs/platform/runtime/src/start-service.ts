@@ -20,6 +20,7 @@ import {
   BusServer,
   EventConsumer,
   OutboxRelay,
+  JetStreamPublisher,
   OutboxWriter,
   RpcErrorFilter,
   connectNats,
@@ -226,14 +227,21 @@ export async function startService<S extends ConfigSpec>(def: ServiceDefinition<
     // The stream of what we emit exists before the first event is relayed.
     const emitsEvents = (await ensureStream(jsm, def.name, { replicas: config.JETSTREAM_REPLICAS })) !== null;
     if (emitsEvents && dataSource && def.database && isDb(config)) {
-      const relay = new OutboxRelay(dataSource, js, {
+      const publisher = new JetStreamPublisher(nc, `_INBOX_${def.name}`);
+      const relay = new OutboxRelay(dataSource, publisher, {
         schema: def.database.schema,
         logger,
         listenUrl: config.DATABASE_URL,
         ensureStream: () => ensureStream(jsm, def.name, { replicas: config.JETSTREAM_REPLICAS }),
       });
       await relay.start();
-      closers.push({ phase: Phase.Workers, close: () => relay.stop() });
+      closers.push({
+        phase: Phase.Workers,
+        close: async () => {
+          await relay.stop();
+          publisher.close();
+        },
+      });
     }
     for (const reg of consumers.registrations) {
       const consumer = new EventConsumer(js, jsm, { ...reg, service: def.name, logger });
