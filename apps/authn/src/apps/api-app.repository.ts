@@ -99,10 +99,18 @@ export class ApiAppRepository {
     return rows.map(appView);
   }
 
-  /** With `tx`, the application row is locked until the transaction ends (issuing counts under this lock). */
+  /**
+   * With `tx`, the application row is locked first, until the transaction
+   * ends, and only then read with its live count: a count read in the same
+   * statement as the lock would be from before a concurrent issue committed
+   * (READ COMMITTED re-checks only the locked row), letting both through.
+   */
   async findApp(tenantId: string, id: string, tx?: Tx): Promise<ApiAppView | null> {
-    const lock = tx ? ' FOR UPDATE OF a' : '';
-    const rows = await runSql<AppRow>(this.dataSource, tx, `SELECT ${APP_COLUMNS} FROM api_apps a WHERE a.tenant_id = $1 AND a.id = $2${lock}`, [tenantId, id]);
+    if (tx) {
+      const locked = await runSql<{ id: string }>(this.dataSource, tx, 'SELECT id FROM api_apps WHERE tenant_id = $1 AND id = $2 FOR UPDATE', [tenantId, id]);
+      if (locked.length === 0) return null;
+    }
+    const rows = await runSql<AppRow>(this.dataSource, tx, `SELECT ${APP_COLUMNS} FROM api_apps a WHERE a.tenant_id = $1 AND a.id = $2`, [tenantId, id]);
     return rows[0] ? appView(rows[0]) : null;
   }
 
