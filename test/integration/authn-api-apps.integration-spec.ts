@@ -92,7 +92,7 @@ describe('registering an API application', () => {
 describe('refresh tokens of an application', () => {
   it('are at most 25 live: the 26th is refused with limit_exceeded and writes nothing; rotation does not count; revoking frees a place', async () => {
     const app = await register('limited', ['users:read']);
-    const issued = [];
+    const issued: Array<ReplyOf<'musubi.authn.refresh-token.issue.v1'>> = [];
     for (let i = 0; i < 25; i++) issued.push(await issue(app, `server ${i}`));
     const counts = async () =>
       (
