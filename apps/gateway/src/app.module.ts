@@ -19,13 +19,14 @@ import { ProblemExceptionFilter } from './http/exception.filter.js';
 import { OpenApiController } from './openapi/openapi.controller.js';
 import { OpenApiService } from './openapi/openapi.service.js';
 import { OidcGatewayModule } from './oidc/oidc.module.js';
+import { AccountPagesController } from './pages/account.controller.js';
 import { LoginPagesController } from './pages/login.controller.js';
 import { TenantResolver } from './pages/tenant-resolver.js';
 import { WebSessions } from './pages/web-session.js';
 
 @Module({
   imports: [DiscoveryModule, OidcGatewayModule],
-  controllers: [HealthController, OpenApiController, MeController, TenantsController, UsersController, GroupsController, UserGroupsController, DomainsController, JobsController, AuditEventsController, LoginPagesController, AuthnAdminController, ApiAppsController],
+  controllers: [HealthController, OpenApiController, MeController, TenantsController, UsersController, GroupsController, UserGroupsController, DomainsController, JobsController, AuditEventsController, LoginPagesController, AuthnAdminController, ApiAppsController, AccountPagesController],
   providers: [TenantExistence, JobFileStores, OpenApiService, TenantResolver, SessionAuthenticator, WebSessions, AdminAccess, { provide: APP_GUARD, useClass: ApiAuthGuard }, { provide: APP_FILTER, useClass: ProblemExceptionFilter }],
 })
 export class AppModule {}
