@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { MeView, ReplyOf, TenantView, UserView } from '@musubi/contracts';
+import type { AuditEventView, MeView, ReplyOf, TenantView, UserView } from '@musubi/contracts';
+import { waitFor } from '@musubi/platform/testing';
 import { operatorFetch, startTestFleet, type TestFleet } from '../support/test-fleet.js';
 import { WebClient } from '../support/web-client.js';
 
@@ -127,6 +128,15 @@ describe('an API application through the gateway', () => {
     expect((await tokenEndpoint(acme.id, app, { grant_type: 'refresh_token', refresh_token: second.refresh_token })).status).toBe(400);
     const listed = (await (await asAdmin(`/api/v1/tenants/${acme.id}/api-apps/${app.app.id}/refresh-tokens`)).json()) as ReplyOf<'musubi.authn.refresh-token.list.v1'>;
     expect(listed.items[0]).toMatchObject({ revokedReason: 'reuse', rotations: 2 });
+
+    // Issue, reuse and revocation are in the tenant's audit trail, about this application.
+    const trail = await waitFor('the refresh-token events in audit', async () => {
+      const items = ((await api<{ items: AuditEventView[] }>(`/api/v1/tenants/${acme.id}/audit-events?category=token&application=${app.app.id}`)).items);
+      return items.length >= 3 ? items : null;
+    }, 20_000, 200);
+    expect(trail.map((e) => e.type).sort()).toEqual(['musubi.authn.refresh-token.issued.v1', 'musubi.authn.refresh-token.reused.v1', 'musubi.authn.refresh-token.revoked.v1']);
+    expect(trail.find((e) => e.type.endsWith('reused.v1'))).toMatchObject({ result: 'failure', target: { type: 'refresh-token', id: listed.items[0]!.id } });
+    expect(JSON.stringify(trail)).not.toContain(refreshToken);
   });
 
   it('holds at most 25 live refresh tokens per application, and deleting the application ends its access tokens at once', async () => {

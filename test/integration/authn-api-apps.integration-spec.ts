@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { AppTokenGrantReply, CallContext, ReplyOf, TenantView, UserView } from '@musubi/contracts';
 import { DevMailSink } from '@musubi/platform/mail';
-import { asService, asUser, createTenant, createUser, expectError, operator, outboxDrained, schemaOf, startKit, streamMessages, type Kit } from '@musubi/platform/testing';
+import { asService, asUser, createTenant, createUser, errorOf, expectError, operator, outboxDrained, schemaOf, startKit, streamMessages, waitFor, type Kit } from '@musubi/platform/testing';
 import { directoryService } from '../../apps/directory/src/service.js';
 import { authnService } from '../../apps/authn/src/service.js';
 
@@ -242,15 +242,19 @@ describe('access tokens of an application', () => {
     expect(events.some((e) => e.subject === 'musubi.authn.api-app.deleted.v1' && (e.envelope.payload as { apiApp: { id: string } }).apiApp.id === app.app.id)).toBe(true);
   });
 
-  it("never outlive their registrar's standing: a disabled registrar's application stops", async () => {
+  it("never outlive their registrar's standing: a disabled registrar's application stops within ten seconds", async () => {
     const registrar = await createUser(kit, tenant, 'leaving-admin', { roles: ['tenant_admin'] });
     const app = await register('orphaned', ['users:read'], tenant, registrar);
     const rt = await issue(app, 'x', asUser(tenant.id, registrar.id, ['tenant_admin']));
     const a = tokens(await grant(app, rt.refreshToken));
     expect((await verify(a.accessToken)).userId).toBe(registrar.id);
     await kit.bus.request('musubi.directory.user.disable.v1', { tenantId: tenant.id, userId: registrar.id }, operator());
-    await expectError(verify(a.accessToken), 'unauthenticated');
-  });
+    const refused = await waitFor('the disabled registrar to end the token', async () => (await errorOf(verify(a.accessToken)).catch(() => null))?.code === 'unauthenticated', 12_000, 250);
+    expect(refused).toBe(true);
+    // A token of an application whose registrar is already known to be disabled is refused at once.
+    const b = tokens(await grant(app, a.refreshToken));
+    await expectError(verify(b.accessToken), 'unauthenticated');
+  }, 30_000);
 });
 
 describe('mails after a one-time password', () => {
