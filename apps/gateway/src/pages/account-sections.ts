@@ -90,7 +90,7 @@ function loginsSection(items: readonly LoginHistoryEntry[] | null, t: Texts, fmt
 </li>`;
     })
     .join('\n');
-  return `${head}\n<ul class="sessions" id="logins">\n${rows}\n</ul>`;
+  return `${head}\n<ul class="entries" id="logins">\n${rows}\n</ul>`;
 }
 
 function tokensSection(items: readonly ApiTokenView[] | null, t: Texts, fmt: (iso: string) => string, a: AccountSectionsInput): string {
@@ -111,5 +111,5 @@ ${state ? '' : revoke}
 </li>`;
     })
     .join('\n');
-  return `${head}\n<ul class="sessions" id="api-tokens">\n${rows}\n</ul>`;
+  return `${head}\n<ul class="entries" id="api-tokens">\n${rows}\n</ul>`;
 }
