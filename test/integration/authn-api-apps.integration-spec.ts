@@ -172,6 +172,28 @@ describe('refresh tokens of an application', () => {
   });
 });
 
+describe('what an application keeps', () => {
+  it('forgets secrets retired over 30 days ago and refresh tokens dead over 90 days, never a live one', async () => {
+    const app = await register('long-lived', ['users:read']);
+    const dead = await issue(app, 'long revoked');
+    await kit.bus.request('musubi.authn.refresh-token.revoke.v1', { tenantId: tenant.id, appId: app.app.id, tokenId: dead.token.id }, adminCtx());
+    const recent = await issue(app, 'recently revoked');
+    await kit.bus.request('musubi.authn.refresh-token.revoke.v1', { tenantId: tenant.id, appId: app.app.id, tokenId: recent.token.id }, adminCtx());
+    await kit.sql("UPDATE authn.app_refresh_tokens SET revoked_at = now() - interval '91 days' WHERE id = $1", [dead.token.id]);
+    const live = await issue(app, 'live');
+    const listed = await kit.bus.request('musubi.authn.refresh-token.list.v1', { tenantId: tenant.id, appId: app.app.id }, adminCtx());
+    expect(listed.items.map((t) => t.name).sort()).toEqual(['live', 'recently revoked']);
+
+    const a = tokens(await grant(app, live.refreshToken));
+    const b = tokens(await grant(app, a.refreshToken));
+    await kit.sql("UPDATE authn.app_refresh_secrets SET rotated_at = now() - interval '31 days' WHERE token_id = $1 AND rotated_at IS NOT NULL", [live.token.id]);
+    tokens(await grant(app, b.refreshToken));
+    const [row] = await kit.sql<{ n: number }>('SELECT count(*)::int AS n FROM authn.app_refresh_secrets WHERE token_id = $1', [live.token.id]);
+    // The one just retired and the current one.
+    expect(row!.n).toBe(2);
+  });
+});
+
 describe('the token endpoint', () => {
   it('refuses a wrong client secret, another application, and ambiguous or missing client authentication, without spending the token', async () => {
     const app = await register('client-a', ['users:read']);

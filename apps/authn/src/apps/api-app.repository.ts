@@ -140,6 +140,16 @@ export class ApiAppRepository {
     return rows.map(tokenView);
   }
 
+  /** Forgets the application's refresh tokens revoked or expired more than 90 days ago (listed until then), with their secrets. */
+  async pruneDead(tx: Tx, appId: string): Promise<void> {
+    await runSql(
+      this.dataSource,
+      tx,
+      "DELETE FROM app_refresh_tokens WHERE app_id = $1 AND (revoked_at < now() - interval '90 days' OR expires_at < now() - interval '90 days')",
+      [appId],
+    );
+  }
+
   async insertToken(tx: Tx, t: AppRefreshTokenView, secretHash: Buffer): Promise<void> {
     await runSql(
       this.dataSource,
@@ -189,8 +199,14 @@ export class ApiAppRepository {
     return r ? { token: tokenView(r), rotated: r.rotated_at !== null } : null;
   }
 
-  /** Retires the presented secret and makes `next` the family's current one. */
+  /**
+   * Retires the presented secret and makes `next` the family's current one.
+   * Secrets retired more than 30 days ago are forgotten here: a family
+   * rotating every few minutes would otherwise keep thousands a day. One of
+   * those presented again is refused as unknown (no longer as reuse).
+   */
   async rotate(tx: Tx, tokenId: string, presented: Buffer, next: Buffer): Promise<void> {
+    await runSql(this.dataSource, tx, "DELETE FROM app_refresh_secrets WHERE token_id = $1 AND rotated_at < now() - interval '30 days'", [tokenId]);
     await runSql(this.dataSource, tx, 'UPDATE app_refresh_secrets SET rotated_at = now() WHERE secret_hash = $1', [presented]);
     await runSql(this.dataSource, tx, 'INSERT INTO app_refresh_secrets (secret_hash, token_id) VALUES ($1, $2)', [next, tokenId]);
     await runSql(this.dataSource, tx, 'UPDATE app_refresh_tokens SET rotations = rotations + 1, last_used_at = now() WHERE id = $1', [tokenId]);

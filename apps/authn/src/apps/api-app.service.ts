@@ -124,6 +124,7 @@ export class ApiAppService {
           [{ pointer: '/appId', detail: `holds ${app.liveRefreshTokens} of ${MAX_REFRESH_TOKENS_PER_APP} refresh tokens` }],
         );
       }
+      await this.repo.pruneDead(tx, app.id);
       const now = new Date();
       const t: AppRefreshTokenView = {
         id: uuidv7(),
