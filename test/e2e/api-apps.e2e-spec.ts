@@ -113,6 +113,9 @@ describe('an API application through the gateway', () => {
     expect(await elsewhere.json()).toMatchObject({ error: 'invalid_client' });
     const wrong = await tokenEndpoint(acme.id, { ...app, clientSecret: `mss_${'A'.repeat(43)}` }, { grant_type: 'refresh_token', refresh_token: refreshToken });
     expect(wrong.status).toBe(401);
+    // Only the token endpoint takes a form; the rest of the API still refuses one.
+    const formElsewhere = await admin.fetch(`/api/v1/tenants/${acme.id}/api-apps`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-csrf-token': csrf }, body: 'name=x&scopes=users%3Aread' });
+    expect(formElsewhere.status).toBe(415);
     const json = await fetch(`${f.gatewayUrl}/api/v1/tenants/${acme.id}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: basic(app) }, body: JSON.stringify({ grant_type: 'refresh_token', refresh_token: refreshToken }) });
     expect(json.status).toBe(400);
     expect(await json.json()).toMatchObject({ error: 'invalid_request' });

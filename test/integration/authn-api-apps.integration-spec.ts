@@ -311,6 +311,16 @@ describe('mails after a one-time password', () => {
   });
 });
 
+describe('mails after a one-time password, in the tenant language', () => {
+  it('writes in English for a user of an English-speaking tenant who set no language', async () => {
+    const en = await createTenant(kit, { defaultLocale: 'en-US' });
+    const user = await createUser(kit, en, 'no-locale');
+    const { temporaryPassword } = await kit.bus.request('musubi.authn.temporary-password.issue.v1', { tenantId: en.id, userId: user.id }, operator());
+    secrets.push(temporaryPassword);
+    await sink.waitForMessage((m) => m.recipients.includes(user.loginId.toLowerCase()) && m.subject.includes('Your account is ready'));
+  });
+});
+
 describe('what authn left behind', () => {
   it('logged and emitted no secret: client secrets, refresh, access and one-time passwords', async () => {
     await outboxDrained(kit, 'authn');

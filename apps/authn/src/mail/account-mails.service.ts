@@ -50,7 +50,7 @@ export class AccountMailsService implements OnModuleInit {
     if (Date.now() - Date.parse(occurredAt) > STALE_MS || Date.parse(p.expiresAt) <= Date.now()) return;
     const ctx = { requestId: `authn-mail-${eventId}`, tenantId, caller: { kind: 'service', service: 'authn' } } as const;
     let user: UserView;
-    let tenant: { displayName: string; slug: string };
+    let tenant: { displayName: string; slug: string; defaultLocale: string };
     try {
       user = await this.bus.request('musubi.directory.user.get.v1', { tenantId, userId: p.userId }, ctx);
       tenant = await this.bus.request('musubi.directory.tenant.get.v1', { id: tenantId }, ctx);
@@ -66,7 +66,8 @@ export class AccountMailsService implements OnModuleInit {
       if (await this.repo.claim(tx, eventId, 'temporary_password', tenantId, user.id)) out.push('temporary_password');
       return out;
     });
-    const lang = langOfUser(user, 'ja');
+    // A user without a language of their own is written to in the tenant's.
+    const lang = langOfUser(user, tenant.defaultLocale === 'en-US' ? 'en' : 'ja');
     const loginUrl = this.mail.url(`/t/${tenant.slug}/login`);
     for (const kind of kinds) {
       await this.mail.sendTo(user, kind, lang, { tenantName: tenant.displayName, loginUrl, ...(kind === 'temporary_password' ? { expiresAt: p.expiresAt } : {}) });
