@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, DiscoveryModule } from '@nestjs/core';
+import { ApiAppsController } from './api/api-apps.controller.js';
 import { AuditEventsController } from './api/audit-events.controller.js';
 import { MeController } from './api/me.controller.js';
 import { DomainsController } from './api/domains.controller.js';
@@ -18,13 +19,14 @@ import { ProblemExceptionFilter } from './http/exception.filter.js';
 import { OpenApiController } from './openapi/openapi.controller.js';
 import { OpenApiService } from './openapi/openapi.service.js';
 import { OidcGatewayModule } from './oidc/oidc.module.js';
+import { AccountPagesController } from './pages/account.controller.js';
 import { LoginPagesController } from './pages/login.controller.js';
 import { TenantResolver } from './pages/tenant-resolver.js';
 import { WebSessions } from './pages/web-session.js';
 
 @Module({
   imports: [DiscoveryModule, OidcGatewayModule],
-  controllers: [HealthController, OpenApiController, MeController, TenantsController, UsersController, GroupsController, UserGroupsController, DomainsController, JobsController, AuditEventsController, LoginPagesController, AuthnAdminController],
+  controllers: [HealthController, OpenApiController, MeController, TenantsController, UsersController, GroupsController, UserGroupsController, DomainsController, JobsController, AuditEventsController, LoginPagesController, AuthnAdminController, ApiAppsController, AccountPagesController],
   providers: [TenantExistence, JobFileStores, OpenApiService, TenantResolver, SessionAuthenticator, WebSessions, AdminAccess, { provide: APP_GUARD, useClass: ApiAuthGuard }, { provide: APP_FILTER, useClass: ProblemExceptionFilter }],
 })
 export class AppModule {}

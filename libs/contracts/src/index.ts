@@ -16,6 +16,7 @@ export * from './authn/sessions.js';
 export * from './authn/lockout.js';
 export * from './authn/reset.js';
 export * from './authn/api-token.js';
+export * from './authn/api-app.js';
 export * from './audit/event.js';
 export * from './federation/client.js';
 export * from './federation/oidc.js';

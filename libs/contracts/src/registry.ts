@@ -8,6 +8,7 @@ import { authnSessionSubjects } from './authn/sessions.js';
 import { authnLockoutSubjects } from './authn/lockout.js';
 import { authnResetSubjects } from './authn/reset.js';
 import { authnApiTokenSubjects } from './authn/api-token.js';
+import { authnApiAppSubjects } from './authn/api-app.js';
 import { directoryTenantSubjects } from './directory/tenant.js';
 import { directoryUserSubjects } from './directory/user.js';
 import { directoryGroupSubjects } from './directory/group.js';
@@ -21,7 +22,7 @@ import { federationOidcSubjects } from './federation/oidc.js';
  * can prove that no two groups define the same subject: a spread would silently
  * let the later one win.
  */
-export const SUBJECT_GROUPS = [directoryTenantSubjects, directoryUserSubjects, directoryGroupSubjects, directoryDomainSubjects, directoryJobSubjects, authnSubjects, authnPolicySubjects, authnSessionSubjects, authnLockoutSubjects, authnResetSubjects, authnApiTokenSubjects, auditEventSubjects, federationClientSubjects, federationOidcSubjects] as const;
+export const SUBJECT_GROUPS = [directoryTenantSubjects, directoryUserSubjects, directoryGroupSubjects, directoryDomainSubjects, directoryJobSubjects, authnSubjects, authnPolicySubjects, authnSessionSubjects, authnLockoutSubjects, authnResetSubjects, authnApiTokenSubjects, authnApiAppSubjects, auditEventSubjects, federationClientSubjects, federationOidcSubjects] as const;
 
 /** Every subject of the fleet and its definition. */
 export const SUBJECTS = {
@@ -36,6 +37,7 @@ export const SUBJECTS = {
   ...authnLockoutSubjects,
   ...authnResetSubjects,
   ...authnApiTokenSubjects,
+  ...authnApiAppSubjects,
   ...auditEventSubjects,
   ...federationClientSubjects,
   ...federationOidcSubjects,

@@ -13,6 +13,7 @@ export const authnSettings = {
   LOGIN_IP_FAILURES: intSetting({ doc: 'Failed sign-ins from one IP address in 15 minutes before it is refused for a while (against password spraying)', default: '100', min: 5, max: 100000 }),
   RESET_LINK_MINUTES: intSetting({ doc: 'How long a password-reset link works', default: '30', min: 5, max: 1440 }),
   NOTICE_INTERVAL_SECONDS: intSetting({ doc: 'How often authn looks for passwords and API tokens about to expire and mails their users', default: '3600', min: 1, max: 86400 }),
+  APP_ACCESS_TOKEN_SECONDS: intSetting({ doc: 'How long an access token from the API token endpoint (for a registered API application) works', default: '600', min: 60, max: 3600 }),
   RESET_IP_PER_HOUR: intSetting({ doc: 'Password-reset requests one IP address may make in an hour', default: '30', min: 1, max: 100000 }),
 } as const;
 

@@ -1,6 +1,6 @@
 import { isIP, BlockList } from 'node:net';
 import { Injectable } from '@nestjs/common';
-import type { ApiTokenPrincipal, CallContext } from '@musubi/contracts';
+import type { ApiTokenPrincipal, AppTokenPrincipal, CallContext } from '@musubi/contracts';
 import { BusClient } from '@musubi/platform/bus';
 import { DomainError } from '@musubi/platform/errors';
 
@@ -60,5 +60,14 @@ export class AdminAccess {
     if (this.tokens.size >= MAX_ENTRIES) this.tokens.clear();
     this.tokens.set(digest, { principal, until: Date.now() + TTL_MS });
     return principal;
+  }
+
+  /**
+   * Who a registered application's access token speaks for, asked on every
+   * request (never cached): revoking its refresh token or deleting the
+   * application ends it at once. It lives minutes, so there is little to save.
+   */
+  appPrincipal(token: string, ctx: CallContext): Promise<AppTokenPrincipal> {
+    return this.bus.request('musubi.authn.app-token.verify.v1', { token }, this.internal(ctx, null));
   }
 }

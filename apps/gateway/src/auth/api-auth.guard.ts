@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
-import type { Caller } from '@musubi/contracts';
+import type { ApiTokenPrincipal, Caller } from '@musubi/contracts';
 import { DomainError } from '@musubi/platform/errors';
 import { hasPermission } from '@musubi/platform/authz';
 import { CONFIG } from '@musubi/platform/runtime';
@@ -18,6 +18,7 @@ import { SessionAuthenticator } from './session-authenticator.js';
 
 const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]{1,4096})$/;
 const API_TOKEN = /^msb_[A-Za-z0-9_-]{43}$/;
+const APP_ACCESS_TOKEN = /^msa_[A-Za-z0-9_-]{43}$/;
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -29,6 +30,10 @@ type UserCaller = Extract<Caller, { kind: 'user' }>;
  * - `Authorization: Bearer msb_…`: an API token, acting for the user who made
  *   it, only on routes one of its scopes covers (403 `insufficient scope`
  *   otherwise) and never beyond that user's current roles;
+ * - `Authorization: Bearer msa_…`: a registered application's access token
+ *   (from the API token endpoint), the same rules, for the administrator who
+ *   registered the application; checked with authn on every request, so a
+ *   revoked one stops at once;
  * - the hosted-login session cookie (an admin console): a user of one tenant,
  *   with an `X-CSRF-Token` header matching the CSRF cookie on every unsafe
  *   method, so another site cannot make the browser act;
@@ -73,9 +78,14 @@ export class ApiAuthGuard implements CanActivate {
         }
         return true;
       }
-      if (!presented || !API_TOKEN.test(presented)) throw new DomainError('unauthenticated', 'The bearer token is not valid.');
-      const digest = createHash('sha256').update(presented).digest('base64url');
-      const principal = await this.admin.tokenPrincipal(presented, digest, callContextOf(req));
+      let principal: ApiTokenPrincipal;
+      if (presented && APP_ACCESS_TOKEN.test(presented)) {
+        principal = await this.admin.appPrincipal(presented, callContextOf(req));
+      } else {
+        if (!presented || !API_TOKEN.test(presented)) throw new DomainError('unauthenticated', 'The bearer token is not valid.');
+        const digest = createHash('sha256').update(presented).digest('base64url');
+        principal = await this.admin.tokenPrincipal(presented, digest, callContextOf(req));
+      }
       if ('operatorOnly' in access) throw new DomainError('forbidden', 'Only a platform operator may do this.');
       if ('signedIn' in access) throw new DomainError('forbidden', 'API tokens cannot be used here; sign in.');
       if (!scopesCover(principal.scopes, access.permission)) throw new DomainError('forbidden', `The token's scopes do not cover ${access.permission} (insufficient scope).`);

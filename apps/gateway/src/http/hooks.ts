@@ -56,8 +56,12 @@ function sendsNonJsonToApi(req: FastifyRequest): boolean {
   const length = req.headers['content-length'];
   const hasBody = (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
   const mediaType = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+  if (mediaType === 'application/x-www-form-urlencoded' && OAUTH_FORM.test(req.url)) return false;
   return hasBody && mediaType !== 'application/json' && !(mediaType === 'text/csv' && CSV_UPLOAD.test(req.url));
 }
+
+/** The API token endpoint, which OAuth 2.0 makes take a url-encoded form (RFC 6749 §4.1.3, §6; see api/api-apps.controller.ts). */
+const OAUTH_FORM = /^\/api\/v1\/tenants\/[^/?]+\/oauth\/token(?:\?|$)/;
 
 /** The routes that take a CSV file as their body (see api/jobs.controller.ts). */
 const CSV_UPLOAD = /^\/api\/v1\/tenants\/[^/?]+\/jobs\/(?:imports|previews)(?:\?|$)/;

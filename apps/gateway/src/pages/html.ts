@@ -81,8 +81,8 @@ dl { display: grid; grid-template-columns: max-content 1fr; gap: .4rem 1rem; }
 a { color: var(--accent); }
 .logo { display: block; max-height: 3rem; max-width: 100%; margin-bottom: .75rem; }
 .links { margin-top: 1rem; font-size: .9rem; }
-.sessions { list-style: none; padding: 0; }
-.sessions li { padding: .5rem 0; border-bottom: 1px solid color-mix(in srgb, CanvasText 15%, transparent); }
-.sessions form button { width: auto; margin-top: .3rem; padding: .3rem .8rem; font-size: .85rem; }
+.sessions, .entries { list-style: none; padding: 0; }
+.sessions li, .entries li { padding: .5rem 0; border-bottom: 1px solid color-mix(in srgb, CanvasText 15%, transparent); }
+.sessions form button, .entries form button { width: auto; margin-top: .3rem; padding: .3rem .8rem; font-size: .85rem; }
 .check { display: flex; gap: .5rem; align-items: center; font-weight: normal; }
 `;

@@ -4,6 +4,7 @@ import type { CallContext, ReplyOf, TenantView } from '@musubi/contracts';
 import { BusClient } from '@musubi/platform/bus';
 import { DomainError } from '@musubi/platform/errors';
 import { callContextOf } from '../http/request-context.js';
+import { accountSections } from './account-sections.js';
 import { errorBox, esc, page, pageCsp, STYLESHEET } from './html.js';
 import { messagesFor, pickLang, type Lang, type Messages } from './i18n.js';
 import { TenantResolver } from './tenant-resolver.js';
@@ -276,6 +277,7 @@ ${this.newPasswordFields(p)}
       this.bus.request('musubi.authn.session.list.v1', { sessionId: s.sessionId }, internal),
     ]);
     const csrf = csrfToken(req, reply);
+    const more = await accountSections(this.bus, { tenantId: p.tenant.id, userId: s.userId, slug, lang: p.lang, timeZone: p.tenant.timeZone, csrf, ctx: p.ctx });
     const fmt = (iso: string) => new Date(iso).toLocaleString(p.lang === 'ja' ? 'ja-JP' : 'en-US', { timeZone: p.tenant.timeZone });
     const sessions = list.items
       .map(
@@ -293,6 +295,7 @@ ${x.current ? '' : `<form method="post" action="/t/${esc(slug)}/account/sessions
 <ul class="sessions">
 ${sessions}
 </ul>
+${more}
 <form method="post" action="/t/${esc(slug)}/logout"><input type="hidden" name="csrf" value="${esc(csrf)}"><button type="submit">${esc(p.m.signOut)}</button></form>`;
     this.send(reply, p, 200, p.m.account, body);
   }
