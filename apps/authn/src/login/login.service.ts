@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { AuthPolicyView, CallContext, ClientInfo, LoginMethod, ReplyOf, RequestOf, SessionView, UserView } from '@musubi/contracts';
+import { ROLE_PERMISSIONS, type AuthPolicyView, type CallContext, type ClientInfo, type LoginMethod, type ReplyOf, type RequestOf, type SessionView, type UserView } from '@musubi/contracts';
 import { BusClient, OutboxWriter } from '@musubi/platform/bus';
+import { authorize, hasPermission } from '@musubi/platform/authz';
 import { UnitOfWork } from '@musubi/platform/db';
 import { DomainError, validationError } from '@musubi/platform/errors';
 import type { Logger } from '@musubi/platform/logging';
@@ -265,9 +266,14 @@ export class LoginService {
   }
 
   async issueTemporary(req: RequestOf<'musubi.authn.temporary-password.issue.v1'>, ctx: CallContext): Promise<ReplyOf<'musubi.authn.temporary-password.issue.v1'>> {
-    if (ctx.caller.kind !== 'operator') throw new DomainError('forbidden', 'Only a platform operator may issue one-time passwords here.');
+    authorize(ctx, req.tenantId, 'users:credentials');
     // The user must exist in this tenant (directory answers not_found otherwise) and be active.
     const user = await this.bus.request('musubi.directory.user.get.v1', { tenantId: req.tenantId, userId: req.userId }, { ...ctx, tenantId: req.tenantId });
+    // A one-time password signs in as its user: nobody may obtain one for someone who may do more than they may (helpdesk for an administrator).
+    const caller = ctx.caller;
+    if (caller.kind === 'user' && !user.roles.every((r) => ROLE_PERMISSIONS[r].every((p) => hasPermission(caller.roles, p)))) {
+      throw new DomainError('forbidden', 'This user holds permissions you do not; ask a tenant administrator to issue their one-time password.');
+    }
     if (user.status !== 'active') throw new DomainError('conflict', 'The user is disabled.');
     const policy = await this.policies.of(req.tenantId);
     const password = generateTemporaryPassword();

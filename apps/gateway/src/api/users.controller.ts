@@ -15,7 +15,7 @@ import {
   type UserView as UserViewT,
 } from '@musubi/contracts';
 import { BusClient } from '@musubi/platform/bus';
-import { OperatorOnly, Requires } from '../auth/auth.decorator.js';
+import { Requires } from '../auth/auth.decorator.js';
 import { Call } from '../http/request-context.js';
 import { SchemaPipe } from '../http/schema.pipe.js';
 import { ApiDoc } from '../openapi/api-doc.decorator.js';
@@ -241,7 +241,7 @@ export class UsersController {
   /** Issues a one-time password, shown once in this response; the user must change it at first sign-in. */
   @Post(':userId/temporary-password')
   @HttpCode(201)
-  @OperatorOnly()
+  @Requires('users:credentials')
   @ApiDoc({ summary: 'Issue a one-time password for a user', tag: 'Users', status: 201, response: TemporaryPasswordIssueReply })
   async temporaryPassword(
     @Param('tenantId', new UuidParam()) tenantId: string,

@@ -148,7 +148,7 @@ export const authnSubjects = {
     'authn',
     TemporaryPasswordIssueRequest,
     TemporaryPasswordIssueReply,
-    'Issue a one-time password that must be changed at first sign-in.',
+    'Issue a one-time password that must be changed at first sign-in (users:credentials; never for a user with permissions the caller lacks).',
   ),
   'musubi.authn.login.succeeded.v1': event('authn', LoginSucceededEvent, 'A sign-in succeeded.'),
   'musubi.authn.login.failed.v1': event('authn', LoginFailedEvent, 'A sign-in failed.'),
