@@ -167,6 +167,15 @@ const SORTS: Readonly<Record<UserSort, { column: string; time: boolean }>> = {
  */
 export const FILTER_WINDOW = 5000;
 
+/**
+ * How many characters of each word `user_search_terms` keeps (migration
+ * 1795478400300): a query word at most this long is matched by the table
+ * alone, a longer one is checked against the user's search vector as well.
+ */
+const TERM_CHARS = 60;
+/** How many words of a query the terms table matches by itself (one bit each in a bigint). */
+const MASK_WORDS = 62;
+
 /** A list statement being put together: its SQL text depends only on the shape of the query, never on values. */
 class ListSql {
   readonly params: unknown[];
@@ -205,14 +214,18 @@ class ListSql {
     return ` AND (${this.sortColumn(alias)}, ${alias}.id) ${this.dir === 'ASC' ? '>' : '<'} (${key}, ${this.param(at.id)}::uuid)`;
   }
 
-  /** The filters as one condition, or null when there are none. Statuses come from a closed set and are written in. */
-  filters(alias: string): string | null {
+  /**
+   * The filters as one condition, or null when there are none; `search: false`
+   * leaves the search out (the caller matches it another way). Statuses come
+   * from a closed set and are written in.
+   */
+  filters(alias: string, { search = true } = {}): string | null {
     const f = this.query.filter;
     const parts: string[] = [];
     if (f.status) parts.push(`${alias}.status = '${f.status}'`);
     if (f.domain) parts.push(`${alias}.login_domain = ${this.param(f.domain)}`);
     // A sub-select, so the query is parsed once per statement even in a generic plan, not once per row.
-    if (f.q) parts.push(`${alias}.search_vector @@ (SELECT user_search_query(${this.param(f.q)}))`);
+    if (f.q && search) parts.push(`${alias}.search_vector @@ (SELECT user_search_query(${this.param(f.q)}))`);
     if (f.groupId) {
       parts.push(
         `EXISTS (SELECT 1 FROM group_closure c JOIN group_members m ON m.group_id = c.descendant_id AND m.member_kind = 'user'
@@ -320,8 +333,9 @@ export class UserRepository {
    * every match in one stretch, possibly far down): so it first walks the sort
    * index for at most FILTER_WINDOW rows, testing the filters on the way, which
    * is enough whenever matches are common; when that window does not fill the
-   * page, the filters' own indexes (GIN for the search, the status and domain
-   * indexes, the group tables) find every match, and only their keys are sorted.
+   * page, every match is gathered from an index that holds the filter (the
+   * search's terms table, or the status and domain indexes and the group
+   * tables), and only their keys are sorted.
    * Either way the cost is bounded by the window or by the number of matches,
    * never by the size of the tenant.
    */
@@ -397,8 +411,10 @@ export class UserRepository {
    * The second attempt: every match through the filters' indexes, then the top
    * of them by sort key. Index scans (which would walk the sort index again)
    * and sequential scans are switched off for this one statement's transaction.
+   * A search is gathered from its terms table instead (see `search`).
    */
   private async gather(query: UserListQuery): Promise<UserListPage> {
+    if (query.filter.q) return this.search(query, query.filter.q);
     return this.dataSource.transaction('READ COMMITTED', async (manager) => {
       const tx = txOf(manager);
       await runSql(
@@ -422,6 +438,48 @@ export class UserRepository {
       );
       return this.page(rows, query.limit);
     });
+  }
+
+  /**
+   * Every user matching the search, from `user_search_terms` alone: each word
+   * of the query is one range of its primary key (the terms it prefixes), read
+   * index-only with the copies of status, domain and sort keys it carries; the
+   * rows are grouped by user, a user is kept when every word matched (one bit
+   * per word), the other filters are tested on the copies, and only the
+   * page's users are read from the table. A word longer than the stored terms
+   * matches by its stored length first; a query with such a word, or with more
+   * words than the bits (NFKC can make several words of one character), is
+   * then also checked against the candidates' search vectors.
+   */
+  private async search(query: UserListQuery, q: string): Promise<UserListPage> {
+    const s = new ListSql(query);
+    const text = s.param(q);
+    const filters = s.filters('h', { search: false });
+    const after = s.after('h', query.after);
+    const key = s.sortColumn('h');
+    const prefix = `left(w.prefix, ${TERM_CHARS}) COLLATE "C"`;
+    const rows = await runSql<ListedRow>(
+      this.dataSource,
+      undefined,
+      `/* search */ SELECT ${COLUMNS_OF('u')}, m.cursor_key FROM (
+         SELECT h.id, ${key} AS sort_value, ${s.keyOf('h')} AS cursor_key
+         FROM unnest(user_search_prefixes(${text})) WITH ORDINALITY AS w(prefix, n)
+         CROSS JOIN LATERAL (
+           SELECT t.user_id AS id, t.status, t.login_domain, t.sort_login, t.sort_display_name, t.sort_kana, t.created_at, t.updated_at
+           FROM user_search_terms t
+           WHERE t.tenant_id = $1 AND t.term >= ${prefix} AND t.term < (${prefix} || chr(1114111)) COLLATE "C"
+         ) h
+         WHERE w.n <= ${MASK_WORDS} AND ${filters ?? 'true'}${after}
+         GROUP BY ${key}, h.id
+         HAVING bit_or(1::bigint << (w.n - 1)::int) = (SELECT (1::bigint << least(cardinality(user_search_prefixes(${text})), ${MASK_WORDS})) - 1)
+           AND ((SELECT cardinality(p) <= ${MASK_WORDS} AND NOT EXISTS (SELECT 1 FROM unnest(p) AS x WHERE length(x) > ${TERM_CHARS}) FROM user_search_prefixes(${text}) AS p)
+                OR EXISTS (SELECT 1 FROM users r WHERE r.id = h.id AND r.search_vector @@ (SELECT user_search_query(${text}))))
+         ORDER BY ${s.orderBy('h')} LIMIT ${s.param(query.limit + 1)}
+       ) m JOIN users u ON u.id = m.id AND u.tenant_id = $1 AND u.${LIVE}
+       ORDER BY ${s.orderBy('m', 'm.sort_value')}`,
+      s.params,
+    );
+    return this.page(rows, query.limit);
   }
 
   private async hasGroupTables(tx?: Tx): Promise<boolean> {
