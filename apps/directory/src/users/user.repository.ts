@@ -166,6 +166,12 @@ const SORTS: Readonly<Record<UserSort, { column: string; time: boolean }>> = {
  * before it gives up on the sort index (see `list`).
  */
 export const FILTER_WINDOW = 5000;
+/**
+ * The same for a search, shorter: its gather reads only index entries, about
+ * as cheap per match as the walk is per row, so a walk is worth its cost only
+ * where matches are dense (at least one in 20 rows fills a page of 50).
+ */
+export const SEARCH_WINDOW = 1000;
 
 /**
  * How many characters of each word `user_search_terms` keeps (migration
@@ -175,6 +181,13 @@ export const FILTER_WINDOW = 5000;
 const TERM_CHARS = 60;
 /** How many words of a query the terms table matches by itself (one bit each in a bigint). */
 const MASK_WORDS = 62;
+/** A query word with fewer entries in the terms table than this gives the candidates alone (see `search`). */
+const RARE_WORD = 1000;
+/** The entries of `user_search_terms` that a query word (an SQL expression) prefixes, in the tenant `$1`: one index range. */
+const termRange = (word: string) => {
+  const prefix = `left(${word}, ${TERM_CHARS}) COLLATE "C"`;
+  return `t.tenant_id = $1 AND t.term >= ${prefix} AND t.term < (${prefix} || chr(1114111)) COLLATE "C"`;
+};
 
 /** A list statement being put together: its SQL text depends only on the shape of the query, never on values. */
 class ListSql {
@@ -331,8 +344,8 @@ export class UserRepository {
    * the page. With filters the best plan depends on how the matches lie along
    * the sort, which the planner cannot know (a kana prefix sorted by kana puts
    * every match in one stretch, possibly far down): so it first walks the sort
-   * index for at most FILTER_WINDOW rows, testing the filters on the way, which
-   * is enough whenever matches are common; when that window does not fill the
+   * index for at most FILTER_WINDOW rows (SEARCH_WINDOW with a search), testing
+   * the filters on the way, which is enough whenever matches are common; when that window does not fill the
    * page, every match is gathered from an index that holds the filter (the
    * search's terms table, or the status and domain indexes and the group
    * tables), and only their keys are sorted.
@@ -350,7 +363,7 @@ export class UserRepository {
       const page = await this.walkWindow(query);
       if (page) return page;
     }
-    return this.gather(query);
+    return query.filter.q ? this.search(query, query.filter.q) : this.gather(query);
   }
 
   private page(rows: readonly ListedRow[], limit: number): UserListPage {
@@ -374,12 +387,14 @@ export class UserRepository {
   }
 
   /**
-   * The first attempt: the sort index, for at most FILTER_WINDOW rows. The
+   * The first attempt: the sort index, for at most FILTER_WINDOW rows
+   * (SEARCH_WINDOW with a search). The
    * sort indexes carry the filtered columns (status, domain, search vector),
    * so the walk reads no table rows: only the page's rows are fetched, at the
    * end. Null when the window did not settle the page.
    */
   private async walkWindow(query: UserListQuery): Promise<UserListPage | null> {
+    const window = query.filter.q ? SEARCH_WINDOW : FILTER_WINDOW;
     const s = new ListSql(query);
     const after = s.after('u', query.after);
     const filters = s.filters('u') ?? 'true';
@@ -392,16 +407,16 @@ export class UserRepository {
                   row_number() OVER (ORDER BY ${s.orderBy('u')}) AS rn
            FROM users u
            WHERE u.tenant_id = $1 AND u.${LIVE}${after}
-           ORDER BY ${s.orderBy('u')} LIMIT ${FILTER_WINDOW}
+           ORDER BY ${s.orderBy('u')} LIMIT ${window}
          ) x
-         WHERE x.hit OR x.rn = ${FILTER_WINDOW}
+         WHERE x.hit OR x.rn = ${window}
          ORDER BY ${s.orderBy('x', 'x.sort_value')} LIMIT ${s.param(query.limit + 2)}
        ) w JOIN users u ON u.id = w.id
        ORDER BY ${s.orderBy('w', 'w.sort_value')}`,
       s.params,
     );
     const hits = rows.filter((r) => r.hit);
-    const windowFull = rows.some((r) => Number(r.rn) === FILTER_WINDOW);
+    const windowFull = rows.some((r) => Number(r.rn) === window);
     // Enough matches for the page, or the walk reached the end of the list: the answer is exact.
     if (hits.length > query.limit || !windowFull) return this.page(hits, query.limit);
     return null;
@@ -411,10 +426,10 @@ export class UserRepository {
    * The second attempt: every match through the filters' indexes, then the top
    * of them by sort key. Index scans (which would walk the sort index again)
    * and sequential scans are switched off for this one statement's transaction.
-   * A search is gathered from its terms table instead (see `search`).
+   * A search comes here only when it has several words, each common (see
+   * `search`).
    */
   private async gather(query: UserListQuery): Promise<UserListPage> {
-    if (query.filter.q) return this.search(query, query.filter.q);
     return this.dataSource.transaction('READ COMMITTED', async (manager) => {
       const tx = txOf(manager);
       await runSql(
@@ -441,39 +456,72 @@ export class UserRepository {
   }
 
   /**
-   * Every user matching the search, from `user_search_terms` alone: each word
-   * of the query is one range of its primary key (the terms it prefixes), read
-   * index-only with the copies of status, domain and sort keys it carries; the
-   * rows are grouped by user, a user is kept when every word matched (one bit
-   * per word), the other filters are tested on the copies, and only the
-   * page's users are read from the table. A word longer than the stored terms
-   * matches by its stored length first; a query with such a word, or with more
-   * words than the bits (NFKC can make several words of one character), is
-   * then also checked against the candidates' search vectors.
+   * Every user matching the search. Each word of the query is one range of the
+   * primary key of `user_search_terms` (the terms it prefixes), which carries
+   * copies of status, domain and sort keys, so it is read index-only. First,
+   * each word's range is counted up to RARE_WORD entries; then:
+   *
+   * - when one word is rarer than that, its range alone gives the candidates,
+   *   and each candidate is checked against its search vector if the query
+   *   has other words (`taro.yamada12@` reads the hundred-odd `yamada12…`, not
+   *   the thousands of `taro`);
+   * - when the query is one common word, its range is read whole and only the
+   *   keys are sorted (5,000 `yamada` in ~3 ms, against ~17 ms for as many
+   *   scattered table rows through the GIN index);
+   * - when every word of several is common, the GIN index on the search
+   *   vector intersects them before any table row is read (`gather`), which
+   *   beats grouping the ranges by user (11,700 entries for `taro yamada`).
    */
   private async search(query: UserListQuery, q: string): Promise<UserListPage> {
+    const [plan] = await runSql<{ words: number; exact: boolean; rarest: number | null; entries: number | null }>(
+      this.dataSource,
+      undefined,
+      `/* search plan */ SELECT cardinality(p) AS words,
+         cardinality(p) <= ${MASK_WORDS} AND NOT EXISTS (SELECT FROM unnest(p) AS x WHERE length(x) > ${TERM_CHARS}) AS exact, r.n::int AS rarest, r.entries::int AS entries
+       FROM user_search_prefixes($2) AS p
+       LEFT JOIN LATERAL (
+         SELECT w.n, (SELECT count(*) FROM (SELECT FROM user_search_terms t WHERE ${termRange('w.prefix')} LIMIT ${RARE_WORD}) AS c) AS entries
+         FROM unnest(p) WITH ORDINALITY AS w(prefix, n) WHERE w.n <= ${MASK_WORDS}
+         ORDER BY 2, 1 LIMIT 1
+       ) r ON true`,
+      [query.tenantId, q],
+    );
+    if (!plan || plan.words === 0 || plan.entries === 0) return { items: [], next: null };
+    const rare = plan.entries !== null && plan.entries < RARE_WORD;
+    if (!rare && plan.words > 1) return this.gather(query);
+    return this.searchTerms(query, q, rare && plan.words > 1 ? plan.rarest : null, plan.exact && !(rare && plan.words > 1));
+  }
+
+  /**
+   * The matches from `user_search_terms`: the range of the `driver` word
+   * alone, or of every word grouped by user (a user is kept when every word
+   * matched, one bit per word). Unless `complete` (every word read, none longer
+   * than the stored terms), candidates are also checked against their search
+   * vectors, one row each through a scalar sub-select (which the planner cannot
+   * turn into a scan of every user as it would an EXISTS).
+   */
+  private async searchTerms(query: UserListQuery, q: string, driver: number | null, complete: boolean): Promise<UserListPage> {
     const s = new ListSql(query);
     const text = s.param(q);
+    const only = s.param(driver);
     const filters = s.filters('h', { search: false });
     const after = s.after('h', query.after);
     const key = s.sortColumn('h');
-    const prefix = `left(w.prefix, ${TERM_CHARS}) COLLATE "C"`;
+    const check = complete ? '' : ` AND (SELECT r.search_vector FROM users r WHERE r.id = h.id) @@ (SELECT user_search_query(${text}))`;
     const rows = await runSql<ListedRow>(
       this.dataSource,
       undefined,
-      `/* search */ SELECT ${COLUMNS_OF('u')}, m.cursor_key FROM (
+      `/* search terms */ SELECT ${COLUMNS_OF('u')}, m.cursor_key FROM (
          SELECT h.id, ${key} AS sort_value, ${s.keyOf('h')} AS cursor_key
          FROM unnest(user_search_prefixes(${text})) WITH ORDINALITY AS w(prefix, n)
          CROSS JOIN LATERAL (
            SELECT t.user_id AS id, t.status, t.login_domain, t.sort_login, t.sort_display_name, t.sort_kana, t.created_at, t.updated_at
-           FROM user_search_terms t
-           WHERE t.tenant_id = $1 AND t.term >= ${prefix} AND t.term < (${prefix} || chr(1114111)) COLLATE "C"
+           FROM user_search_terms t WHERE ${termRange('w.prefix')}
          ) h
-         WHERE w.n <= ${MASK_WORDS} AND ${filters ?? 'true'}${after}
+         WHERE w.n <= ${MASK_WORDS} AND (${only}::int IS NULL OR w.n = ${only}::int) AND ${filters ?? 'true'}${after}
          GROUP BY ${key}, h.id
-         HAVING bit_or(1::bigint << (w.n - 1)::int) = (SELECT (1::bigint << least(cardinality(user_search_prefixes(${text})), ${MASK_WORDS})) - 1)
-           AND ((SELECT cardinality(p) <= ${MASK_WORDS} AND NOT EXISTS (SELECT 1 FROM unnest(p) AS x WHERE length(x) > ${TERM_CHARS}) FROM user_search_prefixes(${text}) AS p)
-                OR EXISTS (SELECT 1 FROM users r WHERE r.id = h.id AND r.search_vector @@ (SELECT user_search_query(${text}))))
+         HAVING bit_or(1::bigint << (w.n - 1)::int) = (SELECT bit_or(1::bigint << (n - 1)::int) FROM generate_series(1, least(cardinality(user_search_prefixes(${text})), ${MASK_WORDS})) AS n
+                                                        WHERE ${only}::int IS NULL OR n = ${only}::int)${check}
          ORDER BY ${s.orderBy('h')} LIMIT ${s.param(query.limit + 1)}
        ) m JOIN users u ON u.id = m.id AND u.tenant_id = $1 AND u.${LIVE}
        ORDER BY ${s.orderBy('m', 'm.sort_value')}`,
