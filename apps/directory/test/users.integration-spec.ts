@@ -817,22 +817,23 @@ describe('the list', () => {
 });
 
 describe('searches whose matches lie beyond the window (gathered from the terms table)', () => {
-  // FILTER_WINDOW + 100 fillers come first in every sort ascending (login "aaa…", display name "Filler…",
+  // FILTER_WINDOW + 1100 fillers come first in every sort ascending (login "aaa…", display name "Filler…",
   // kana "ア", created and updated a day earlier) and match none of the searches below but "a": an ascending
   // search walks a window of fillers without a match and gathers from user_search_terms. Fillers 1–2600 are
-  // named "lowhalf", 2599 and up "highhalf": two words each with thousands of entries and two users in common.
+  // named "lowhalf", 2599 and up "highhalf": two words each with thousands of entries and two users in common;
+  // the last 1100 are "tailend": a common word whose matches all lie beyond the window.
   let t: TenantView;
   let people: UserView[];
-  const fillers = FILTER_WINDOW + 100;
+  const fillers = FILTER_WINDOW + 1100;
 
   beforeAll(async () => {
     t = await createTenant(kit, { limits: { users: fillers + 100 } });
     await kit.sql(
       `INSERT INTO directory.users (id, tenant_id, login_id, display_name, family_name, given_name, family_name_kana, status, created_at, updated_at)
-       SELECT gen_random_uuid(), $1, 'aaa' || lpad(i::text, 5, '0') || '@' || $2, 'Filler ' || i,
+       SELECT gen_random_uuid(), $1, 'aaa' || lpad(i::text, 5, '0') || '@' || $2, 'Filler ' || i || CASE WHEN i > $4 THEN ' tailend' ELSE '' END,
               CASE WHEN i <= 2600 THEN 'lowhalf' END, CASE WHEN i >= 2599 THEN 'highhalf' END, 'ア', 'active', now() - interval '1 day', now() - interval '1 day'
        FROM generate_series(1, $3) AS i`,
-      [t.id, t.platformDomain, fillers],
+      [t.id, t.platformDomain, fillers, FILTER_WINDOW],
     );
     await kit.sql('VACUUM ANALYZE directory.user_search_terms');
     people = [];
@@ -883,10 +884,13 @@ describe('searches whose matches lie beyond the window (gathered from the terms 
     const filler = (i: number) => `aaa${String(i).padStart(5, '0')}@${t.platformDomain}`;
     expect((await walk({ q: 'lowhalf highhalf', limit: 1 })).map((x) => x.loginId)).toEqual([filler(2599), filler(2600)]);
     expect((await walk({ q: 'highhalf lowhalf', order: 'desc', limit: 1 })).map((x) => x.loginId)).toEqual([filler(2600), filler(2599)]);
-    // One common word: its whole range, sorted.
-    const page = await req.list(t, { q: 'highhalf', limit: 3 });
-    expect(page.items.map((x) => x.loginId)).toEqual([filler(2599), filler(2600), filler(2601)]);
-    expect(page.nextCursor).not.toBeNull();
+    // One common word whose matches lie beyond the window: its whole range, sorted.
+    const page = await req.list(t, { q: 'tailend', limit: 3 });
+    expect(page.items.map((x) => x.loginId)).toEqual([filler(FILTER_WINDOW + 1), filler(FILTER_WINDOW + 2), filler(FILTER_WINDOW + 3)]);
+    const next = await req.list(t, { q: 'tailend', limit: 3, cursor: page.nextCursor! });
+    expect(next.items.map((x) => x.loginId)).toEqual([filler(FILTER_WINDOW + 4), filler(FILTER_WINDOW + 5), filler(FILTER_WINDOW + 6)]);
+    const last = await req.list(t, { q: 'tailend', limit: 3, sort: 'displayName', order: 'desc' });
+    expect(last.items.map((x) => x.displayName)).toEqual([`Filler ${fillers} tailend`, `Filler ${fillers - 1} tailend`, `Filler ${fillers - 2} tailend`].sort().reverse());
     expect((await walk({ q: 'lowhalf filler 2600' })).map((x) => x.loginId)).toEqual([filler(2600)]);
     expect(await walk({ q: 'lowhalf 2601' })).toEqual([]);
     expect(await walk({ q: 'highhalf lowhalf yamada' })).toEqual([]);

@@ -166,12 +166,6 @@ const SORTS: Readonly<Record<UserSort, { column: string; time: boolean }>> = {
  * before it gives up on the sort index (see `list`).
  */
 export const FILTER_WINDOW = 5000;
-/**
- * The same for a search, shorter: its gather reads only index entries, about
- * as cheap per match as the walk is per row, so a walk is worth its cost only
- * where matches are dense (at least one in 20 rows fills a page of 50).
- */
-export const SEARCH_WINDOW = 1000;
 
 /**
  * How many characters of each word `user_search_terms` keeps (migration
@@ -344,8 +338,8 @@ export class UserRepository {
    * the page. With filters the best plan depends on how the matches lie along
    * the sort, which the planner cannot know (a kana prefix sorted by kana puts
    * every match in one stretch, possibly far down): so it first walks the sort
-   * index for at most FILTER_WINDOW rows (SEARCH_WINDOW with a search), testing
-   * the filters on the way, which is enough whenever matches are common; when that window does not fill the
+   * index for at most FILTER_WINDOW rows, testing the filters on the way, which
+   * is enough whenever matches are common; when that window does not fill the
    * page, every match is gathered from an index that holds the filter (the
    * search's terms table, or the status and domain indexes and the group
    * tables), and only their keys are sorted.
@@ -357,13 +351,21 @@ export class UserRepository {
     const probe = new ListSql(query);
     const filters = probe.filters('u');
     if (!filters) return this.walk(query);
-    // A rare status is found faster through its own index than by any walk.
+    const q = query.filter.q;
+    const search = q ? await this.searchPlan(query.tenantId, q) : null;
+    if (search && (search.words === 0 || search.entries === 0)) return { items: [], next: null };
+    // A rare word is found faster through its terms than by any walk.
+    if (q && search?.rarest != null && search.entries != null && search.entries < RARE_WORD) {
+      return search.words === 1 ? this.searchTerms(query, q, null, search.exact) : this.searchTerms(query, q, search.rarest, false);
+    }
+    // So is a rare status through its own index.
     const rare = query.filter.status === 'disabled' || query.filter.status === 'pending_deletion';
     if (!rare) {
       const page = await this.walkWindow(query);
       if (page) return page;
     }
-    return query.filter.q ? this.search(query, query.filter.q) : this.gather(query);
+    if (q && search?.words === 1) return this.searchTerms(query, q, null, search.exact);
+    return this.gather(query);
   }
 
   private page(rows: readonly ListedRow[], limit: number): UserListPage {
@@ -387,14 +389,12 @@ export class UserRepository {
   }
 
   /**
-   * The first attempt: the sort index, for at most FILTER_WINDOW rows
-   * (SEARCH_WINDOW with a search). The
+   * The first attempt: the sort index, for at most FILTER_WINDOW rows. The
    * sort indexes carry the filtered columns (status, domain, search vector),
    * so the walk reads no table rows: only the page's rows are fetched, at the
    * end. Null when the window did not settle the page.
    */
   private async walkWindow(query: UserListQuery): Promise<UserListPage | null> {
-    const window = query.filter.q ? SEARCH_WINDOW : FILTER_WINDOW;
     const s = new ListSql(query);
     const after = s.after('u', query.after);
     const filters = s.filters('u') ?? 'true';
@@ -407,16 +407,16 @@ export class UserRepository {
                   row_number() OVER (ORDER BY ${s.orderBy('u')}) AS rn
            FROM users u
            WHERE u.tenant_id = $1 AND u.${LIVE}${after}
-           ORDER BY ${s.orderBy('u')} LIMIT ${window}
+           ORDER BY ${s.orderBy('u')} LIMIT ${FILTER_WINDOW}
          ) x
-         WHERE x.hit OR x.rn = ${window}
+         WHERE x.hit OR x.rn = ${FILTER_WINDOW}
          ORDER BY ${s.orderBy('x', 'x.sort_value')} LIMIT ${s.param(query.limit + 2)}
        ) w JOIN users u ON u.id = w.id
        ORDER BY ${s.orderBy('w', 'w.sort_value')}`,
       s.params,
     );
     const hits = rows.filter((r) => r.hit);
-    const windowFull = rows.some((r) => Number(r.rn) === window);
+    const windowFull = rows.some((r) => Number(r.rn) === FILTER_WINDOW);
     // Enough matches for the page, or the walk reached the end of the list: the answer is exact.
     if (hits.length > query.limit || !windowFull) return this.page(hits, query.limit);
     return null;
@@ -427,7 +427,7 @@ export class UserRepository {
    * of them by sort key. Index scans (which would walk the sort index again)
    * and sequential scans are switched off for this one statement's transaction.
    * A search comes here only when it has several words, each common (see
-   * `search`).
+   * `searchPlan`).
    */
   private async gather(query: UserListQuery): Promise<UserListPage> {
     return this.dataSource.transaction('READ COMMITTED', async (manager) => {
@@ -456,23 +456,25 @@ export class UserRepository {
   }
 
   /**
-   * Every user matching the search. Each word of the query is one range of the
+   * How to find a search's matches. Each word of the query is one range of the
    * primary key of `user_search_terms` (the terms it prefixes), which carries
-   * copies of status, domain and sort keys, so it is read index-only. First,
-   * each word's range is counted up to RARE_WORD entries; then:
+   * copies of status, domain and sort keys, so it is read index-only. Each
+   * word's range is counted up to RARE_WORD entries, and `list` goes:
    *
-   * - when one word is rarer than that, its range alone gives the candidates,
-   *   and each candidate is checked against its search vector if the query
+   * - a word has no entry: nobody matches;
+   * - a word is rarer than RARE_WORD: straight to its range (`searchTerms`),
+   *   whose candidates are checked against their search vectors if the query
    *   has other words (`taro.yamada12@` reads the hundred-odd `yamada12…`, not
    *   the thousands of `taro`);
-   * - when the query is one common word, its range is read whole and only the
-   *   keys are sorted (5,000 `yamada` in ~3 ms, against ~17 ms for as many
-   *   scattered table rows through the GIN index);
-   * - when every word of several is common, the GIN index on the search
-   *   vector intersects them before any table row is read (`gather`), which
-   *   beats grouping the ranges by user (11,700 entries for `taro yamada`).
+   * - otherwise the window walk first, as for any filter, and when it does not
+   *   settle the page: one common word is read whole from its range and only
+   *   the keys are sorted (5,000 `yamada` in ~3 ms, against ~17 ms for as many
+   *   scattered table rows through the GIN index); several common words go to
+   *   the GIN index (`gather`), which intersects them before reading any table
+   *   row, where grouping their ranges by user would read them all (11,700
+   *   entries for `taro yamada`).
    */
-  private async search(query: UserListQuery, q: string): Promise<UserListPage> {
+  private async searchPlan(tenantId: string, q: string): Promise<{ words: number; exact: boolean; rarest: number | null; entries: number | null }> {
     const [plan] = await runSql<{ words: number; exact: boolean; rarest: number | null; entries: number | null }>(
       this.dataSource,
       undefined,
@@ -484,12 +486,9 @@ export class UserRepository {
          FROM unnest(p) WITH ORDINALITY AS w(prefix, n) WHERE w.n <= ${MASK_WORDS}
          ORDER BY 2, 1 LIMIT 1
        ) r ON true`,
-      [query.tenantId, q],
+      [tenantId, q],
     );
-    if (!plan || plan.words === 0 || plan.entries === 0) return { items: [], next: null };
-    const rare = plan.entries !== null && plan.entries < RARE_WORD;
-    if (!rare && plan.words > 1) return this.gather(query);
-    return this.searchTerms(query, q, rare && plan.words > 1 ? plan.rarest : null, plan.exact && !(rare && plan.words > 1));
+    return plan ?? { words: 0, exact: true, rarest: null, entries: null };
   }
 
   /**
