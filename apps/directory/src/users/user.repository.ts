@@ -175,7 +175,7 @@ export const FILTER_WINDOW = 5000;
 const TERM_CHARS = 60;
 /** How many words of a query the terms table matches by itself (one bit each in a bigint). */
 const MASK_WORDS = 62;
-/** A query word with fewer entries in the terms table than this gives the candidates alone (see `search`). */
+/** A query word with fewer entries in the terms table than this gives the candidates alone (see `searchPlan`). */
 const RARE_WORD = 1000;
 /** The entries of `user_search_terms` that a query word (an SQL expression) prefixes, in the tenant `$1`: one index range. */
 const termRange = (word: string) => {
