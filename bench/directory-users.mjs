@@ -9,8 +9,9 @@
 // Users are seeded with one INSERT … SELECT straight into the directory schema
 // (Japanese names with kana, emails, external IDs, two domains, 5 % disabled and
 // 1 % pending deletion, a nested group holding ~10 %); the stored sort keys and
-// search vector are the table's generated columns, so they are what the service
-// itself would have written.
+// search vector are the table's generated columns, and the search terms table is
+// filled by the table's triggers, so they are what the service itself would have
+// written.
 import { randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -91,13 +92,15 @@ try {
     [tenant.id, outer.id, inner.id],
   );
   await admin.query('VACUUM ANALYZE directory.users');
+  // Filled by the users triggers during the seeding; vacuumed here as autovacuum would soon (index-only scans need it).
+  await admin.query('VACUUM ANALYZE directory.user_search_terms');
   await admin.query('VACUUM ANALYZE directory.group_members');
   await admin.query('VACUUM ANALYZE directory.group_closure');
   const [{ n: total }] = (await admin.query('SELECT count(*)::int AS n FROM directory.users WHERE tenant_id = $1', [tenant.id])).rows;
   const sizes = (
     await admin.query(
       `SELECT relname, pg_size_pretty(pg_relation_size(c.oid)) AS size FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-       WHERE n.nspname = 'directory' AND (relname = 'users' OR relname LIKE 'users\\_%') ORDER BY pg_relation_size(c.oid) DESC`,
+       WHERE n.nspname = 'directory' AND (relname = 'users' OR relname LIKE 'users\\_%' OR relname LIKE 'user\\_search\\_terms%') ORDER BY pg_relation_size(c.oid) DESC`,
     )
   ).rows;
   console.log(`seeded ${total} users in ${seeded} ms; ${sizes.map((s) => `${s.relname} ${s.size}`).join(', ')}\n`);

@@ -105,6 +105,26 @@ describe('users by CSV', () => {
     expect(again.counts).toMatchObject({ created: 0, updated: 0, deleted: 0, unchanged: 4 });
   });
 
+  it('keeps the users search in step: imported users are found by their new words and status, not their old ones', async () => {
+    const t = await createTenant(kit);
+    const d = t.platformDomain;
+    const found = async (q: string, status?: 'active' | 'disabled' | 'pending_deletion') =>
+      (await kit.bus.request('musubi.directory.user.list.v1', { tenantId: t.id, q, ...(status ? { status } : {}) }, operator())).items.map((u) => u.loginId);
+    const applied = async (csv: string) => expect((await runImport(t, 'import_users', csv)).status).toBe('succeeded');
+    await applied(`loginId,familyName,familyNameKana\nkoizumi@${d},小泉,コイズミ\nmori@${d},森,モリ\n`);
+    expect(await found('こいずみ')).toEqual([`koizumi@${d}`]);
+    expect(await found('もり')).toEqual([`mori@${d}`]);
+    // An empty cell clears: mori's reading goes, its login ID and name stay.
+    await applied(`loginId,familyNameKana,status\nkoizumi@${d},オオイズミ,\nmori@${d},,disabled\n`);
+    expect(await found('こいずみ')).toEqual([]);
+    expect(await found('おおいずみ')).toEqual([`koizumi@${d}`]);
+    expect(await found('もり')).toEqual([]);
+    expect(await found('森', 'disabled')).toEqual([`mori@${d}`]);
+    expect(await found('mori', 'active')).toEqual([]);
+    await applied(`loginId,action\nmori@${d},delete\n`);
+    expect(await found('mori', 'pending_deletion')).toEqual([`mori@${d}`]);
+  });
+
   it('checks every row against the directory first and writes nothing when one fails, naming row and column', async () => {
     const t = await createTenant(kit, { limits: { users: 3 } });
     const d = t.platformDomain;

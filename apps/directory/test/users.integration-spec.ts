@@ -646,6 +646,21 @@ describe('purge after the retention', () => {
   });
 });
 
+/** Each sort's key as the list compares it. */
+const keyOf: Record<string, (u: UserView) => string> = {
+  loginId: (u) => u.loginId.toLowerCase(),
+  displayName: (u) => u.displayName.toLowerCase(),
+  familyNameKana: (u) => (u.familyNameKana === null && u.givenNameKana === null ? '\u{10ffff}' : `${u.familyNameKana ?? ''}\u0001${u.givenNameKana ?? ''}`),
+  createdAt: (u) => u.createdAt,
+  updatedAt: (u) => u.updatedAt,
+};
+/** Code point order, then id, as the "C" collation and the keyset do. */
+const expected = (users: UserView[], sort: string, desc: boolean) => {
+  const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  const sorted = [...users].sort((a, b) => cmp(keyOf[sort]!(a), keyOf[sort]!(b)) || cmp(a.id, b.id));
+  return (desc ? sorted.reverse() : sorted).map((u) => u.id);
+};
+
 describe('the list', () => {
   let t: TenantView;
   let all: UserView[];
@@ -688,20 +703,6 @@ describe('the list', () => {
     all.push(await createUser(kit, t, 'zeta', { displayName: 'Zeta Support' }));
     all.push(await createUser(kit, t, 'alpha', { displayName: 'alpha desk' }));
   });
-
-  const keyOf: Record<string, (u: UserView) => string> = {
-    loginId: (u) => u.loginId.toLowerCase(),
-    displayName: (u) => u.displayName.toLowerCase(),
-    familyNameKana: (u) => (u.familyNameKana === null && u.givenNameKana === null ? '\u{10ffff}' : `${u.familyNameKana ?? ''}\u0001${u.givenNameKana ?? ''}`),
-    createdAt: (u) => u.createdAt,
-    updatedAt: (u) => u.updatedAt,
-  };
-  /** Code point order, then id, as the "C" collation and the keyset do. */
-  const expected = (users: UserView[], sort: string, desc: boolean) => {
-    const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-    const sorted = [...users].sort((a, b) => cmp(keyOf[sort]!(a), keyOf[sort]!(b)) || cmp(a.id, b.id));
-    return (desc ? sorted.reverse() : sorted).map((u) => u.id);
-  };
 
   /** Every page of a listing, following the cursors. */
   async function walk(q: Omit<RequestOf<'musubi.directory.user.list.v1'>, 'tenantId'>, ctx: Ctx = operator()): Promise<UserView[]> {
@@ -812,5 +813,151 @@ describe('the list', () => {
     expect(seen).toHaveLength(n / 10);
     expect(seen).toEqual([...seen].sort().reverse());
     expect(new Set(seen).size).toBe(n / 10);
+  });
+});
+
+describe('searches whose matches lie beyond the window (gathered from the terms table)', () => {
+  // FILTER_WINDOW + 1100 fillers come first in every sort ascending (login "aaa…", display name "Filler…",
+  // kana "ア", created and updated a day earlier) and match none of the searches below but "a": an ascending
+  // search walks a window of fillers without a match and gathers from user_search_terms. Fillers 1–2600 are
+  // named "lowhalf", 2599 and up "highhalf": two words each with thousands of entries and two users in common;
+  // the last 1100 are "tailend": a common word whose matches all lie beyond the window.
+  let t: TenantView;
+  let people: UserView[];
+  const fillers = FILTER_WINDOW + 1100;
+
+  beforeAll(async () => {
+    t = await createTenant(kit, { limits: { users: fillers + 100 } });
+    await kit.sql(
+      `INSERT INTO directory.users (id, tenant_id, login_id, display_name, family_name, given_name, family_name_kana, status, created_at, updated_at)
+       SELECT gen_random_uuid(), $1, 'aaa' || lpad(i::text, 5, '0') || '@' || $2, 'Filler ' || i || CASE WHEN i > $4 THEN ' tailend' ELSE '' END,
+              CASE WHEN i <= 2600 THEN 'lowhalf' END, CASE WHEN i >= 2599 THEN 'highhalf' END, 'ア', 'active', now() - interval '1 day', now() - interval '1 day'
+       FROM generate_series(1, $3) AS i`,
+      [t.id, t.platformDomain, fillers, FILTER_WINDOW],
+    );
+    await kit.sql('VACUUM ANALYZE directory.user_search_terms');
+    people = [];
+    for (const [local, family, given, familyNameKana, givenNameKana] of [
+      ['taro.yamada', '山田', '太郎', 'ヤマダ', 'タロウ'],
+      ['hanako.yamada', '山田', '花子', 'ヤマダ', 'ハナコ'],
+      ['taro.sato', '佐藤', '太郎', 'サトウ', 'タロウ'],
+      ['sho.yamamoto', '山本', '翔', 'ヤマモト', 'ショウ'],
+      ['ichiro.suzuki', '鈴木', '一郎', 'スズキ', 'イチロウ'],
+      ['alice.mori', '森', 'アリス', 'モリ', 'アリス'],
+    ] as const) {
+      people.push(await createUser(kit, t, local, { familyName: family, givenName: given, familyNameKana, givenNameKana, externalId: `EMP-${people.length + 100}` }));
+    }
+  }, 60_000);
+
+  async function walk(q: Omit<RequestOf<'musubi.directory.user.list.v1'>, 'tenantId'>, tenant: TenantView = t): Promise<UserView[]> {
+    const out: UserView[] = [];
+    let cursor: string | undefined;
+    for (let i = 0; i < 50; i++) {
+      const page = await req.list(tenant, { ...q, ...(cursor ? { cursor } : {}) });
+      out.push(...page.items);
+      if (!page.nextCursor) return out;
+      cursor = page.nextCursor;
+    }
+    throw new Error('too many pages');
+  }
+  const named = (...locals: string[]) => people.filter((u) => locals.includes(u.loginId.split('@')[0]!));
+
+  it.each<[string, string[]]>([
+    ['yamada', ['taro.yamada', 'hanako.yamada']],
+    ['やまだ', ['taro.yamada', 'hanako.yamada']],
+    ['yama', ['taro.yamada', 'hanako.yamada', 'sho.yamamoto']],
+    ['山', ['taro.yamada', 'hanako.yamada', 'sho.yamamoto']],
+    ['taro yamada', ['taro.yamada']],
+    ['たろう', ['taro.yamada', 'taro.sato']],
+    ['emp-10', ['taro.yamada', 'hanako.yamada', 'taro.sato', 'sho.yamamoto', 'ichiro.suzuki', 'alice.mori']],
+    ['EMP-102', ['taro.sato']],
+    ['yamada nobody', []],
+  ])('%j finds exactly its users, in each sort both ways, in pages of 2 that meet exactly', async (q, locals) => {
+    for (const sort of ['loginId', 'displayName', 'familyNameKana', 'createdAt', 'updatedAt'] as const) {
+      for (const order of ['asc', 'desc'] as const) {
+        expect((await walk({ q, sort, order, limit: 2 })).map((u) => u.id)).toEqual(expected(named(...locals), sort, order === 'desc'));
+      }
+    }
+  });
+
+  it('reads one common word whole, intersects several common ones, and checks the other words of a rare one', async () => {
+    const filler = (i: number) => `aaa${String(i).padStart(5, '0')}@${t.platformDomain}`;
+    expect((await walk({ q: 'lowhalf highhalf', limit: 1 })).map((x) => x.loginId)).toEqual([filler(2599), filler(2600)]);
+    expect((await walk({ q: 'highhalf lowhalf', order: 'desc', limit: 1 })).map((x) => x.loginId)).toEqual([filler(2600), filler(2599)]);
+    // One common word whose matches lie beyond the window: its whole range, sorted.
+    const page = await req.list(t, { q: 'tailend', limit: 3 });
+    expect(page.items.map((x) => x.loginId)).toEqual([filler(FILTER_WINDOW + 1), filler(FILTER_WINDOW + 2), filler(FILTER_WINDOW + 3)]);
+    const next = await req.list(t, { q: 'tailend', limit: 3, cursor: page.nextCursor! });
+    expect(next.items.map((x) => x.loginId)).toEqual([filler(FILTER_WINDOW + 4), filler(FILTER_WINDOW + 5), filler(FILTER_WINDOW + 6)]);
+    const last = await req.list(t, { q: 'tailend', limit: 3, sort: 'displayName', order: 'desc' });
+    expect(last.items.map((x) => x.displayName)).toEqual([`Filler ${fillers} tailend`, `Filler ${fillers - 1} tailend`, `Filler ${fillers - 2} tailend`].sort().reverse());
+    expect((await walk({ q: 'lowhalf filler 2600' })).map((x) => x.loginId)).toEqual([filler(2600)]);
+    expect(await walk({ q: 'lowhalf 2601' })).toEqual([]);
+    expect(await walk({ q: 'highhalf lowhalf yamada' })).toEqual([]);
+  });
+
+  it('combines the search with the status, domain and group filters', async () => {
+    const u = named('hanako.yamada')[0]!;
+    await req.life('disable', t, u.id);
+    try {
+      expect((await walk({ q: 'yamada', status: 'disabled' })).map((x) => x.id)).toEqual([u.id]);
+      expect((await walk({ q: 'yamada', status: 'active' })).map((x) => x.id)).toEqual(expected(named('taro.yamada'), 'loginId', false));
+    } finally {
+      await req.life('enable', t, u.id);
+    }
+    expect((await walk({ q: 'yamada', domain: t.platformDomain })).map((x) => x.id)).toEqual(expected(named('taro.yamada', 'hanako.yamada'), 'loginId', false));
+    expect(await walk({ q: 'yamada', domain: 'elsewhere.example' })).toEqual([]);
+    const group = await kit.bus.request('musubi.directory.group.create.v1', { tenantId: t.id, name: `G-${uniq()}` }, operator());
+    await kit.bus.request('musubi.directory.group.members-add.v1', { tenantId: t.id, groupId: group.id, members: [{ kind: 'user', id: u.id }] }, operator());
+    expect((await walk({ q: 'yamada', groupId: group.id })).map((x) => x.id)).toEqual([u.id]);
+  });
+
+  it('finds a user by its new name after a change, no longer by the old one, and sorts it by its new update time', async () => {
+    const [first, second] = [await createUser(kit, t, `rename.first`, { familyName: '改名前' }), await createUser(kit, t, `rename.second`, { familyName: '改名前' })];
+    expect((await walk({ q: 'rename', sort: 'updatedAt' })).map((x) => x.id)).toEqual([first.id, second.id]);
+    await req.update(t, first.id, { familyName: '改名後', givenName: '次郎', displayName: '改名後 次郎' });
+    expect((await walk({ q: '改名前' })).map((x) => x.id)).toEqual([second.id]);
+    expect((await walk({ q: '改名後 次郎' })).map((x) => x.id)).toEqual([first.id]);
+    expect((await walk({ q: 'rename', sort: 'updatedAt' })).map((x) => x.id)).toEqual([second.id, first.id]);
+    // A new login ID: found by it, not by the old one.
+    await req.update(t, second.id, { loginId: `renamed.third@${t.platformDomain}` });
+    expect((await walk({ q: 'rename.second' })).map((x) => x.id)).toEqual([]);
+    expect((await walk({ q: 'renamed.third' })).map((x) => x.id)).toEqual([second.id]);
+  });
+
+  it('finds a user pending deletion by its status, and nobody once it is purged (its terms are gone)', async () => {
+    const u = await createUser(kit, t, 'leaving.soon', { familyName: '退職' });
+    await req.life('delete', t, u.id);
+    expect((await walk({ q: '退職', status: 'pending_deletion' })).map((x) => x.id)).toEqual([u.id]);
+    await kit.sql(`UPDATE directory.users SET deleted_at = now() - interval '400 days' WHERE id = $1`, [u.id]);
+    await directory.app.get(UsersService).purgeDue();
+    expect((await rowOf(u.id))?.['status']).toBe('purged');
+    expect(await walk({ q: '退職' })).toEqual([]);
+    expect(await walk({ q: 'leaving' })).toEqual([]);
+    expect(await kit.sql('SELECT term FROM directory.user_search_terms WHERE user_id = $1', [u.id])).toEqual([]);
+  });
+
+  it("never shows another tenant's users, nor shows these to it", async () => {
+    const other = await createTenant(kit);
+    // Theirs sorts before ours: a match taken from the wrong tenant would also cut our pages short.
+    const theirs = await createUser(kit, other, 'aa.yamada', { familyName: '山田' });
+    expect((await walk({ q: 'yamada', limit: 1 })).map((x) => x.id)).toEqual(expected(named('taro.yamada', 'hanako.yamada'), 'loginId', false));
+    expect((await walk({ q: 'yamada' }, other)).map((x) => x.id)).toEqual([theirs.id]);
+    expect((await walk({ q: 'taro.yamada@', sort: 'createdAt' })).map((x) => x.id)).toEqual(expected(named('taro.yamada'), 'createdAt', false));
+  });
+
+  it('matches words longer than the stored terms (60 characters) exactly', async () => {
+    const u = await createUser(kit, t, 'long.word', { externalId: `${'k'.repeat(65)}tail` });
+    expect((await walk({ q: 'k'.repeat(65) })).map((x) => x.id)).toEqual([u.id]);
+    expect((await walk({ q: `${'k'.repeat(65)}tail` })).map((x) => x.id)).toEqual([u.id]);
+    // The same first 60 characters, then different ones: the stored term matches, the user does not.
+    expect(await walk({ q: `${'k'.repeat(61)}z` })).toEqual([]);
+  });
+
+  it('takes a query that normalises to more words than it can count (㏂ is "a.m.") the same as its distinct words', async () => {
+    const q = `mori ${'㏂'.repeat(39)}`;
+    expect((await walk({ q })).map((x) => x.id)).toEqual(named('alice.mori').map((x) => x.id));
+    expect((await walk({ q: 'mori a m' })).map((x) => x.id)).toEqual(named('alice.mori').map((x) => x.id));
+    expect(await walk({ q: `mori ${'㏂'.repeat(39)} z` })).toEqual([]);
   });
 });
