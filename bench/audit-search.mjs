@@ -261,14 +261,22 @@ try {
   const [{ n }] = (await admin.query('SELECT count(*) AS n FROM audit.events')).rows;
   const [{ size }] = (await admin.query(`SELECT pg_size_pretty(sum(pg_total_relation_size(inhrelid))) AS size FROM pg_inherits WHERE inhparent = 'audit.events'::regclass`)).rows;
   if (process.env.BENCH_EXPLAIN) {
-    const c = await admin.connect();
-    await c.query(`SET plan_cache_mode = force_generic_plan`);
-    await c.query(`PREPARE q(uuid) AS SELECT * FROM audit.events WHERE tenant_id = $1 ORDER BY occurred_at DESC, id DESC LIMIT 51`);
-    const g = await c.query(`EXPLAIN (ANALYZE) EXECUTE q('${tenants[3]}')`);
-    console.log('generic:', g.rows.map((r) => r['QUERY PLAN']).filter((l) => !/Index Cond|Index Scan|Buffers/.test(l)).join('\n'));
-    c.release();
-    const plan = await admin.query(`EXPLAIN (ANALYZE, BUFFERS) SELECT * FROM audit.events WHERE tenant_id = $1 ORDER BY occurred_at DESC, id DESC LIMIT 51`, [tenants[7]]);
-    console.log(plan.rows.map((r) => r['QUERY PLAN']).slice(0, 12).join('\n'), '\n...', plan.rows.slice(-3).map((r) => r['QUERY PLAN']).join('\n'));
+    // The statement's shape as AuditEventRepository.search writes it: the page's keys, then its records.
+    const explain = async (label, where, params) => {
+      const plan = await admin.query(
+        `EXPLAIN (ANALYZE, BUFFERS) WITH page AS MATERIALIZED (
+           SELECT occurred_at, id, expires_on FROM audit.events WHERE tenant_id = $1 AND ${where} ORDER BY occurred_at DESC, id DESC LIMIT 51)
+         SELECT r.* FROM page CROSS JOIN LATERAL (
+           SELECT * FROM audit.events e WHERE e.tenant_id = $1 AND e.expires_on = page.expires_on AND e.occurred_at = page.occurred_at AND e.id = page.id) r
+         ORDER BY page.occurred_at DESC, page.id DESC`,
+        [tenants[7], ...params],
+      );
+      console.log(`--- ${label}\n${plan.rows.map((r) => r['QUERY PLAN']).filter((l) => !/^\s+(Index Cond|Heap Fetches|Buffers: shared hit=\d+$)/.test(l)).join('\n')}`);
+    };
+    await explain('newest first', 'true', []);
+    await explain('user', 'target_user_id IS NOT NULL AND target_user_id = $2::uuid', [userOf(7, 123)]);
+    await explain('user + failures', "target_user_id IS NOT NULL AND target_user_id = $2::uuid AND result = 'failure'", [userOf(7, 123)]);
+    await explain('IP block', 'ip IS NOT NULL AND (ip::inet) <<= $2::inet', ['10.42.0.0/16']);
   }
   console.log(`bench: ${Number(n).toLocaleString()} records across ${TENANTS} tenants${seedSeconds === null ? '' : ` seeded in ${seedSeconds.toFixed(0)} s`} (${size} with indexes)`);
 
