@@ -108,6 +108,9 @@ const TYPES = [
 ];
 const USERS_PER_TENANT = 1000;
 const APPS = 20;
+// Addresses 10.a.c.d (a < 200, c < IP_C, d < IP_D): each used about twice per tenant, a /16 block about 500 times.
+const IP_C = 10;
+const IP_D = 25;
 const tenants = Array.from({ length: TENANTS }, (_, i) => `00000000-0000-4000-8000-${String(i + 1).padStart(12, '0')}`);
 /** A user id of a tenant, as the seed SQL computes it. */
 const userOf = (t, u) => {
@@ -147,7 +150,9 @@ async function seed(admin) {
       filling = { name, monday };
       partitions++;
     }
-    // i: the global index; tenant = i % TENANTS; seq = i / TENANTS + 1 (each tenant's chain in time order).
+    // i: the global index; tenant = i % TENANTS; j = i / TENANTS, the record's place in its tenant's chain
+    // (seq = j + 1, in time order). Type, result, user, application and address follow j, so every tenant
+    // has every type, all its users and applications and addresses in every block (not tied to the tenant).
     await admin.query(
       `INSERT INTO audit.${name}
        SELECT
@@ -155,8 +160,8 @@ async function seed(admin) {
          i / $3 + 1,
          md5(i::text || 'ev')::uuid,
          1,
-         ${typesSql}[(i % 8) + 1],
-         ${catsSql}[(i % 8) + 1],
+         ${typesSql}[((i / $3) % 8) + 1],
+         ${catsSql}[((i / $3) % 8) + 1],
          to_timestamp(($4::bigint + ((i - $1)::bigint * 86400000 / ($2 - $1))) / 1000.0),
          to_timestamp(($4::bigint + ((i - $1)::bigint * 86400000 / ($2 - $1))) / 1000.0),
          $5::date,
@@ -164,18 +169,18 @@ async function seed(admin) {
          jsonb_build_object('kind', 'user', 'userId', u.id, 'tenantId', ('00000000-0000-4000-8000-' || lpad(((i % $3) + 1)::text, 12, '0')), 'roles', '[]'::jsonb),
          u.id::text,
          'user', u.id::text, u.id,
-         ${resSql}[(i % 8) + 1],
-         CASE WHEN i % 8 < 4 THEN 'pwd' END,
-         '10.' || ((i / 7) % 200) || '.' || ((i / 13) % 250) || '.' || (i % 250),
+         ${resSql}[((i / $3) % 8) + 1],
+         CASE WHEN (i / $3) % 8 < 4 THEN 'pwd' END,
+         '10.' || ((i / $3) % 200) || '.' || ((i / $3 / 200) % ${IP_C}) || '.' || ((i / $3 / 2000) % ${IP_D}),
          'Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/' || (120 + i % 10) || '.0.0.0',
          'fp-' || (i % 5000),
-         CASE WHEN i % 8 IN (0, 4) THEN 'app-' || (i % ${APPS}) END,
+         CASE WHEN (i / $3) % 8 IN (0, 4) THEN 'app-' || ((i / $3 / 8) % ${APPS}) END,
          NULL,
          jsonb_build_object('userId', u.id, 'loginId', 'u' || (i % ${USERS_PER_TENANT}) || '@example.jp', 'ip', '10.0.0.1'),
          decode(md5(i::text || 'p') || md5(i::text || 'q'), 'hex'),
          decode(md5(i::text || 'h') || md5(i::text || 'k'), 'hex')
        FROM generate_series($1::bigint, $2::bigint - 1) AS i,
-       LATERAL (SELECT ('00000000-0000-4000-9000-' || lpad(to_hex(((i % $3) + 1) * 1000000 + (i / $3) % ${USERS_PER_TENANT}), 12, '0'))::uuid AS id) u`,
+       LATERAL (SELECT ('00000000-0000-4000-9000-' || lpad(to_hex(((i % $3) + 1) * 1000000 + (i / $3 / 8) % ${USERS_PER_TENANT}), 12, '0'))::uuid AS id) u`,
       [from, to, TENANTS, dayStart, expires],
     );
     if (d % 10 === 9 || to === EVENTS) console.log(`bench: seeded ${to.toLocaleString()} records (${d + 1} days, ${partitions} weekly partitions) in ${((Date.now() - started) / 1000).toFixed(0)} s`);
@@ -204,7 +209,7 @@ function query(tenantIndex) {
     { name: 'failures', req: { result: 'failure' } },
     { name: 'user', req: { user: userOf(tenantIndex, Math.floor(Math.random() * USERS_PER_TENANT)) } },
     { name: 'actor', req: { actor: userOf(tenantIndex, Math.floor(Math.random() * USERS_PER_TENANT)) } },
-    { name: 'ip', req: { ip: `10.${Math.floor(Math.random() * 200)}.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}` } },
+    { name: 'ip', req: { ip: `10.${Math.floor(Math.random() * 200)}.${Math.floor(Math.random() * IP_C)}.${Math.floor(Math.random() * IP_D)}` } },
     { name: 'ip-block', req: { ip: `10.${Math.floor(Math.random() * 200)}.0.0/16` } },
     { name: 'application', req: { application: `app-${Math.floor(Math.random() * APPS)}` } },
     { name: 'one-day', req: { from: new Date(day - 86_400_000).toISOString(), to: new Date(day).toISOString() } },
@@ -217,7 +222,7 @@ function query(tenantIndex) {
 
 /** What a kept seeded database depends on: the seed's parameters and SQL, and audit's migrations. */
 const keptName = (() => {
-  const h = createHash('sha256').update(JSON.stringify({ EVENTS, TENANTS, DAYS })).update(String(seed));
+  const h = createHash('sha256').update(JSON.stringify({ EVENTS, TENANTS, DAYS, TYPES, USERS_PER_TENANT, APPS, IP_C, IP_D })).update(String(seed));
   for (const m of auditService.database.migrations) h.update(m.name).update(String(m.prototype.up));
   return `musubi_bench_audit_${h.digest('hex').slice(0, 16)}`;
 })();
