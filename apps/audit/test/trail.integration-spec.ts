@@ -44,6 +44,8 @@ const rowsOf = (tenantId: string) => kit.sql<ChainRow>(`SELECT ${CHAIN_COLUMNS} 
 const verify = (tenantId: string, range: Partial<RequestOf<'musubi.audit.chain.verify.v1'>> = {}) =>
   kit.bus.request('musubi.audit.chain.verify.v1', { tenantId, ...range }, asUser(tenantId, undefined, ['auditor']));
 const checkpointNow = () => audit.app.get(CheckpointService).issueDue();
+/** The Sunday ending the ISO week of a day (YYYY-MM-DD), whose name the week's partition bears. */
+const sundayOf = (day: string) => addDays(day, (7 - new Date(`${day}T00:00:00Z`).getUTCDay()) % 7);
 
 /** The whole JSON Lines export of a tenant, page by page. */
 async function exportAll(tenantId: string, req: Partial<RequestOf<'musubi.audit.event.export.v1'>> = {}): Promise<{ text: string; pages: number }> {
@@ -263,7 +265,7 @@ describe('append only', () => {
       `DELETE FROM audit.checkpoints WHERE tenant_id = '${A}'`,
       `UPDATE audit.checkpoints SET seq = 1`,
       `INSERT INTO audit.events SELECT * FROM audit.events LIMIT 1`,
-      `DROP TABLE audit.events_${addDays(utcDay(new Date()), 1).replace(/-/g, '')}`,
+      `DROP TABLE audit.events_${sundayOf(addDays(utcDay(new Date()), 1)).replace(/-/g, '')}`,
       'SELECT audit.purge_expired_as_of(current_date + 1000)',
     ]) {
       const r = await asRole(runtimeUrl, sql);
@@ -406,6 +408,36 @@ describe('export', () => {
 });
 
 describe('retention', () => {
+  it('makes one partition per ISO week of expiry, around the daily partitions made before weekly ones', async () => {
+    const owner = kit.db.urlFor('audit');
+    // A daily partition as the first version made them, on a Wednesday 200 days or so ahead.
+    const far = addDays(utcDay(new Date()), 200);
+    const wednesday = addDays(far, (3 - new Date(`${far}T00:00:00Z`).getUTCDay() + 7) % 7);
+    const daily = `events_${wednesday.replace(/-/g, '')}`;
+    expect(await asRole(owner, `CREATE TABLE audit.${daily} (LIKE audit.events INCLUDING DEFAULTS INCLUDING CONSTRAINTS)`)).toMatchObject({ error: null });
+    expect(await asRole(owner, `ALTER TABLE audit.events ATTACH PARTITION audit.${daily} FOR VALUES FROM ('${wednesday}') TO ('${addDays(wednesday, 1)}')`)).toMatchObject({ error: null });
+
+    const ensure = async (day: string) => (await asRole(owner, 'SELECT audit.ensure_partition($1::date) AS created', [day])).rows[0]?.['created'];
+    expect(await ensure(addDays(wednesday, 1))).toBe(true); // Thursday to Sunday
+    expect(await ensure(addDays(wednesday, 4))).toBe(false); // that Sunday: already held
+    expect(await ensure(wednesday)).toBe(false); // the daily partition holds it
+    expect(await ensure(addDays(wednesday, -2))).toBe(true); // Monday and Tuesday
+    expect(await ensure(addDays(wednesday, 6))).toBe(true); // the next week, whole
+    const bounds = await kit.sql<{ name: string; from_day: string; to_day: string }>(
+      'SELECT name, from_day::text, to_day::text FROM audit.partition_bounds() WHERE from_day BETWEEN $1::date - 2 AND $1::date + 13 ORDER BY from_day',
+      [wednesday],
+    );
+    const compact = (d: string) => d.replace(/-/g, '');
+    expect(bounds).toEqual([
+      { name: `events_${compact(addDays(wednesday, -1))}`, from_day: addDays(wednesday, -2), to_day: wednesday },
+      { name: daily, from_day: wednesday, to_day: addDays(wednesday, 1) },
+      { name: `events_${compact(addDays(wednesday, 4))}`, from_day: addDays(wednesday, 1), to_day: addDays(wednesday, 5) },
+      { name: `events_${compact(addDays(wednesday, 11))}`, from_day: addDays(wednesday, 5), to_day: addDays(wednesday, 12) },
+    ]);
+    // The runtime role may still not make one by hand.
+    expect((await asRole(runtimeUrl, `CREATE TABLE audit.events_x (LIKE audit.events)`)).error).toMatchObject({ code: '42501' });
+  });
+
   it('purges whole expired partitions, and the chain verifies from the oldest checkpoint kept', async () => {
     const P = randomUUID();
     const today = utcDay(new Date());
@@ -421,10 +453,19 @@ describe('retention', () => {
     const expiries = await kit.sql<{ seq: string; expires_on: string }>('SELECT seq, expires_on::text FROM audit.events WHERE tenant_id = $1 ORDER BY seq', [P]);
     expect(expiries.map((r) => r.expires_on)).toEqual([...Array(boundary).fill(addDays(today, 1)), ...Array(3).fill(addDays(today, 30))]);
 
-    // The daily purge, as it will run the day after tomorrow.
-    const dropped = await asRole(kit.db.urlFor('audit'), `SELECT partition, records FROM audit.purge_expired_as_of($1::date)`, [addDays(today, 2)]);
-    expect(dropped.rows.map((r) => r['partition'])).toEqual([`events_${addDays(today, 1).replace(/-/g, '')}`]);
-    const left = await kit.sql<{ relname: string }>(`SELECT relname FROM pg_class WHERE relname = $1`, [`events_${addDays(today, 1).replace(/-/g, '')}`]);
+    // Records are kept in weekly partitions (by the ISO week of their expiry, named after its Sunday): the
+    // purge on that Sunday keeps them (kept at least the retention), the next day's drops the week's partition.
+    const tomorrow = addDays(today, 1);
+    const sunday = sundayOf(tomorrow);
+    const week = `events_${sunday.replace(/-/g, '')}`;
+    const bounds = await kit.sql<{ from_day: string; to_day: string }>('SELECT from_day::text, to_day::text FROM audit.partition_bounds() WHERE name = $1', [week]);
+    expect(bounds).toEqual([{ from_day: addDays(sunday, -6), to_day: addDays(sunday, 1) }]);
+    const onSunday = await asRole(kit.db.urlFor('audit'), `SELECT partition, records FROM audit.purge_expired_as_of($1::date)`, [sunday]);
+    expect(onSunday).toEqual({ rows: [], error: null });
+    expect((await rowsOf(P)).map((r) => Number(r.seq))).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    const dropped = await asRole(kit.db.urlFor('audit'), `SELECT partition, records FROM audit.purge_expired_as_of($1::date)`, [addDays(sunday, 1)]);
+    expect(dropped.rows.map((r) => r['partition'])).toEqual([week]);
+    const left = await kit.sql<{ relname: string }>(`SELECT relname FROM pg_class WHERE relname = $1`, [week]);
     expect(left).toEqual([]);
     expect((await rowsOf(P)).map((r) => Number(r.seq))).toEqual([6, 7, 8]);
 

@@ -9,7 +9,12 @@ import { filterSql, type CheckedFilters } from './event-filters.js';
 export class AuditEventRepository {
   constructor(private readonly dataSource: DataSource) {}
 
-  /** Newest first, keyset-paginated on (occurred_at, id). */
+  /**
+   * Newest first, keyset-paginated on (occurred_at, id), in two steps: the page's keys
+   * (time, id, expiry) from an index-only scan of one of the covering search indexes,
+   * then just those records, each from the one partition its expiry names. Rows the
+   * filters drop or the sort passes over are never read from the table.
+   */
   async search(tenantId: string, filters: CheckedFilters, before: { at: string; id: string } | null, limit: number): Promise<{ rows: ChainRow[]; hasMore: boolean }> {
     const { clauses, params } = filterSql(filters, 2, 'occurred_at');
     const where = ['tenant_id = $1', ...clauses];
@@ -25,8 +30,15 @@ export class AuditEventRepository {
     const rows = await runSql<ChainRow>(
       this.dataSource,
       undefined,
-      // `e.occurred_at`, not `occurred_at`: in ORDER BY the bare name is CHAIN_COLUMNS' text alias, which no index serves.
-      `SELECT ${CHAIN_COLUMNS} FROM audit.events e WHERE ${where.join(' AND ')} ORDER BY e.occurred_at DESC, e.id DESC LIMIT ${limit + 1}`,
+      `WITH page AS MATERIALIZED (
+         SELECT occurred_at, id, expires_on FROM audit.events WHERE ${where.join(' AND ')} ORDER BY occurred_at DESC, id DESC LIMIT ${limit + 1}
+       )
+       SELECT r.* FROM page
+       CROSS JOIN LATERAL (
+         SELECT ${CHAIN_COLUMNS} FROM audit.events e
+         WHERE e.tenant_id = $1 AND e.expires_on = page.expires_on AND e.occurred_at = page.occurred_at AND e.id = page.id
+       ) r
+       ORDER BY page.occurred_at DESC, page.id DESC`,
       all,
     );
     return { rows: rows.slice(0, limit), hasMore: rows.length > limit };

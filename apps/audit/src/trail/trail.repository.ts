@@ -115,7 +115,7 @@ export class TrailRepository {
     );
   }
 
-  /** Creates the partition of records expiring on `day` (YYYY-MM-DD); true when it was missing. */
+  /** Creates the partition (its ISO week) of records expiring on `day` (YYYY-MM-DD); true when it was missing. */
   async ensurePartition(day: string): Promise<boolean> {
     const [row] = await runSql<{ created: boolean }>(this.dataSource, undefined, 'SELECT audit.ensure_partition($1::date) AS created', [day]);
     return row?.created ?? false;
