@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { AuditEventView, CallContext, EventEnvelope, RequestOf } from '@musubi/contracts';
 import { ensureStream, uuidv7 } from '@musubi/platform/bus';
 import type { RunningService } from '@musubi/platform/runtime';
-import { asUser, expectError, operator, schemaOf, startKit, waitFor, type Kit } from '@musubi/platform/testing';
+import { asService, asUser, expectError, operator, schemaOf, startKit, waitFor, type Kit } from '@musubi/platform/testing';
 import { readPublicKey, keyIdOf, recordHash, verifyExport } from '../src/chain/offline-verifier.js';
 import { CheckpointService } from '../src/checkpoints/checkpoint.service.js';
 import { runVerify } from '../src/cli/verify.js';
@@ -476,5 +476,34 @@ describe('retention', () => {
     expect(await verify(A)).toMatchObject({ ok: true, records: 0 });
     const { text } = await exportAll(P);
     expect(await verifyExport(linesOf(text), pinned())).toMatchObject({ ok: true, firstSeq: 6, lastSeq: 8 });
+  });
+
+  it('shows no record past its retention, though its week is not purged yet', async () => {
+    // Runs after the purge test, whose purges as of later days would drop the partitions made here.
+    // Weekly partitions keep a record up to six days after its expiry day; search and the login history must not show it.
+    const Z = randomUUID();
+    const user = randomUUID();
+    const today = utcDay(new Date());
+    const owner = kit.db.urlFor('audit');
+    const yesterday = addDays(today, -1);
+    expect((await asRole(owner, 'SELECT audit.ensure_partition($1::date)', [today])).error).toBeNull();
+    // ensure_partition makes none for a past day; this week's (today not a Monday) holds yesterday, else one is made here.
+    const held = await kit.sql('SELECT 1 FROM audit.partition_bounds() WHERE from_day <= $1::date AND to_day > $1::date', [yesterday]);
+    if (held.length === 0) {
+      await kit.sql(`CREATE TABLE audit.events_past (LIKE audit.events INCLUDING DEFAULTS INCLUDING CONSTRAINTS)`);
+      await kit.sql(`ALTER TABLE audit.events ATTACH PARTITION audit.events_past FOR VALUES FROM ('${yesterday}') TO ('${today}')`);
+    }
+    const ids = { expired: randomUUID(), lastDay: randomUUID() };
+    for (const [seq, id, expiresOn] of [[1, ids.expired, yesterday], [2, ids.lastDay, today]] as const) {
+      await kit.sql(
+        `INSERT INTO audit.events (tenant_id, seq, id, format, type, category, occurred_at, recorded_at, expires_on, actor, target_user_id, result, method, payload, prev_hash, hash)
+         VALUES ($1, $2::bigint, $3, 1, 'musubi.authn.login.succeeded.v1', 'login', now() - interval '91 days' + $2::int * interval '1 second', now(), $4::date,
+                 '{"kind":"anonymous"}', $5, 'success', 'pwd', '{}', decode($6, 'hex'), decode($7, 'hex'))`,
+        [Z, seq, id, expiresOn, user, '00'.repeat(32), String(seq).repeat(64).slice(0, 64)],
+      );
+    }
+    expect((await listAll({ tenantId: Z })).map((e) => e.id)).toEqual([ids.lastDay]);
+    const history = await kit.bus.request('musubi.audit.login-history.list.v1', { tenantId: Z, userId: user }, asService('authn', Z));
+    expect(history.items.map((e) => e.id)).toEqual([ids.lastDay]);
   });
 });

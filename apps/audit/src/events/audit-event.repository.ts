@@ -4,6 +4,14 @@ import { runSql } from '@musubi/platform/db';
 import { CHAIN_COLUMNS, type ChainRow } from '../verification/chain.reader.js';
 import { filterSql, type CheckedFilters } from './event-filters.js';
 
+/**
+ * Records past their tenant's retention are not shown, even in the days before the
+ * purge drops their (weekly) partition: a partition named after day D goes once D has
+ * passed, so a record expiring on D is shown through D, as long as the tenant keeps it.
+ * Verification (bySeq) still reads them: the chain runs through them until the purge.
+ */
+const NOT_EXPIRED = `expires_on >= (now() AT TIME ZONE 'UTC')::date`;
+
 /** The read side of the trail: searches (newest first) and ranges in chain order. */
 @Injectable()
 export class AuditEventRepository {
@@ -17,7 +25,7 @@ export class AuditEventRepository {
    */
   async search(tenantId: string, filters: CheckedFilters, before: { at: string; id: string } | null, limit: number): Promise<{ rows: ChainRow[]; hasMore: boolean }> {
     const { clauses, params } = filterSql(filters, 2, 'occurred_at');
-    const where = ['tenant_id = $1', ...clauses];
+    const where = ['tenant_id = $1', NOT_EXPIRED, ...clauses];
     const all: unknown[] = [tenantId, ...params];
     if (before) {
       all.push(before.at, before.id);
@@ -62,7 +70,7 @@ export class AuditEventRepository {
       this.dataSource,
       undefined,
       `SELECT ${CHAIN_COLUMNS} FROM audit.events e
-       WHERE tenant_id = $1 AND target_user_id IS NOT NULL AND target_user_id = $2::uuid AND category = 'login'
+       WHERE tenant_id = $1 AND target_user_id IS NOT NULL AND target_user_id = $2::uuid AND category = 'login' AND ${NOT_EXPIRED}
        ORDER BY e.occurred_at DESC, e.id DESC LIMIT $3`,
       [tenantId, userId, limit],
     );
