@@ -67,10 +67,12 @@ describe('one-time passwords', () => {
     expect(rows[0]!.password_hash).not.toContain(reply.temporaryPassword);
   });
 
-  it('are refused to a user caller, even an administrator of the tenant', async () => {
-    const admin = await createUser(kit, tenant, 'the-admin', { roles: ['tenant_admin'] });
+  it('are refused to a user caller without users:credentials (an auditor, a plain user)', async () => {
+    const auditor = await createUser(kit, tenant, 'the-auditor', { roles: ['auditor'] });
     const target = await createUser(kit, tenant, 'target');
-    await expectError(kit.bus.request('musubi.authn.temporary-password.issue.v1', { tenantId: tenant.id, userId: target.id }, asUser(tenant.id, admin.id, ['tenant_admin'])), 'forbidden');
+    for (const ctx of [asUser(tenant.id, auditor.id, ['auditor']), asUser(tenant.id, target.id, [])]) {
+      await expectError(kit.bus.request('musubi.authn.temporary-password.issue.v1', { tenantId: tenant.id, userId: target.id }, ctx), 'forbidden');
+    }
     expect(await kit.sql('SELECT 1 FROM authn.credentials WHERE user_id = $1', [target.id])).toEqual([]);
   });
 
