@@ -19,6 +19,7 @@ export * from './authn/api-token.js';
 export * from './audit/event.js';
 export * from './federation/client.js';
 export * from './federation/oidc.js';
+export * from './federation/introspection-state.js';
 export * from './registry.js';
 export * from './streams.js';
 export * from './common/me.js';

@@ -8,7 +8,9 @@ import type { GatewayConfig } from '../config/env.schema.js';
 import { callContextOf } from '../http/request-context.js';
 import { TenantResolver } from '../pages/tenant-resolver.js';
 import { asGateway, endpoint, issuerFor } from './issuer.js';
-import { basicCredentials, isForm, sendJson, sendOAuthError, singleParams } from './oauth-http.js';
+import { IntrospectionState } from './introspection-state.js';
+import { LocalIntrospection } from './local-introspection.js';
+import { basicCredentials, isForm, sendJson, sendOAuthError, singleParams, type Params } from './oauth-http.js';
 
 const ASSERTION_ALGS = ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA'];
 const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'];
@@ -31,6 +33,8 @@ export class OidcProtocolController {
   constructor(
     private readonly bus: BusClient,
     private readonly tenants: TenantResolver,
+    private readonly localIntrospection: LocalIntrospection,
+    private readonly introspectionState: IntrospectionState,
     @Inject(CONFIG) config: GatewayConfig,
   ) {
     this.publicUrl = config.PUBLIC_URL;
@@ -90,13 +94,25 @@ export class OidcProtocolController {
   }
 
   /** Checks the request's shape, hands it to federation with the client's credentials, answers in OAuth form. */
-  private async clientRequest(subject: AuthenticatedSubject, slug: string, req: FastifyRequest, reply: FastifyReply, ok: (data: Record<string, unknown>) => { status: number; body: unknown }): Promise<void> {
+  private async clientRequest(
+    subject: AuthenticatedSubject,
+    slug: string,
+    req: FastifyRequest,
+    reply: FastifyReply,
+    ok: (data: Record<string, unknown>) => { status: number; body: unknown },
+    local?: (tenantId: string, issuer: string, params: Params, basic: { clientId: string; clientSecret: string } | undefined) => Promise<unknown>,
+  ): Promise<void> {
     const { tenant, issuer } = await this.tenant(slug);
     const basic = basicCredentials(req);
     if (!isForm(req)) return sendOAuthError(reply, 'invalid_request', 'The body must be application/x-www-form-urlencoded.');
     const params = singleParams(req.body);
     if (!params) return sendOAuthError(reply, 'invalid_request', 'A parameter is repeated, too long, or not text.');
     if (basic === null) return sendOAuthError(reply, 'invalid_client', 'The Authorization header is malformed.', true);
+    if (local) {
+      // A failed local attempt (federation unreachable for a record) is no answer: federation is asked, and its failure is mapped below.
+      const answered = await local(tenant.id, issuer, params, basic).catch(() => null);
+      if (answered !== null) return sendJson(reply, 200, answered);
+    }
     const payload: ClientAuthenticatedRequest = { tenantId: tenant.id, issuer, params, basic: basic ?? null };
     let result;
     try {
@@ -127,12 +143,23 @@ export class OidcProtocolController {
 
   @Post('t/:slug/oauth2/introspect')
   introspect(@Param('slug') slug: string, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    return this.clientRequest('musubi.federation.token.introspect.v1', slug, req, reply, (r) => ({ status: 200, body: r['response'] }));
+    return this.clientRequest(
+      'musubi.federation.token.introspect.v1',
+      slug,
+      req,
+      reply,
+      (r) => ({ status: 200, body: r['response'] }),
+      (tenantId, issuer, params, basic) => this.localIntrospection.answer(tenantId, issuer, params, basic),
+    );
   }
 
   @Post('t/:slug/oauth2/revoke')
   revoke(@Param('slug') slug: string, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    return this.clientRequest('musubi.federation.token.revoke.v1', slug, req, reply, () => ({ status: 200, body: {} }));
+    return this.clientRequest('musubi.federation.token.revoke.v1', slug, req, reply, (r) => {
+      // What federation revoked is inactive here at once, not only when the feed brings it.
+      this.introspectionState.revoked(r);
+      return { status: 200, body: {} };
+    });
   }
 
   @Post('t/:slug/oauth2/par')
