@@ -365,7 +365,7 @@ describe('introspection answered in the gateway', () => {
     });
 
   it('answers from its own copy, without asking federation, and a token revoked through it is inactive at once', async () => {
-    const svc = await registerClient(tenant, { grantTypes: ['client_credentials'], scopes: ['reports.read'] });
+    const svc = await registerClient(tenant, { grantTypes: ['client_credentials'], scopes: ['reports.read'], defaultScopes: ['reports.read'] });
     const config = await configFor(tenant, svc);
     const { access_token } = await oidc.clientCredentialsGrant(config);
     secrets.push(access_token);
