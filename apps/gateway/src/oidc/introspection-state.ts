@@ -120,6 +120,8 @@ export class IntrospectionState implements OnApplicationBootstrap, OnModuleDestr
   private readonly keys = new Map<string, { byKid: Map<string, VerificationKey>; until: number }>();
   /** Bumped by every change notice and every loss of trust: a read started before it is not cached. */
   private generation = 0;
+  /** Bumped whenever keys may have changed: signatures checked before do not count any more. */
+  keysGeneration = 0;
   private sub: Subscription | null = null;
   private syncing = false;
   private stopped = false;
@@ -238,6 +240,7 @@ export class IntrospectionState implements OnApplicationBootstrap, OnModuleDestr
         return;
       case 'k':
         this.generation += 1;
+        this.keysGeneration += 1;
         this.keys.delete(c.tenantId);
         return;
     }
@@ -251,6 +254,7 @@ export class IntrospectionState implements OnApplicationBootstrap, OnModuleDestr
   /** Trust is gone: client and key changes may have been missed too, so those caches go as well; then a new snapshot. */
   private resync(): void {
     this.generation += 1;
+    this.keysGeneration += 1;
     this.clients.clear();
     this.keys.clear();
     void this.sync();

@@ -38,6 +38,7 @@ const keys = new Map<string, VerificationKey>([
 ]);
 
 const state = {
+  keysGeneration: 0,
   current: () => current,
   client: (tenantId: string, clientId: string) => Promise.resolve(clients.get(`${tenantId}/${clientId}`) ?? null),
   key: (tenantId: string, kid: string) => Promise.resolve(keys.get(`${tenantId}/${kid}`) ?? null),
@@ -108,6 +109,33 @@ describe('LocalIntrospection', () => {
     expect(await ask(jwt(claims(), { key: keysB.privateKey, kid: 'kid-b' }), { tenant: TENANT_B, issuer: ISSUER_B })).toEqual({ active: false });
     // A token signed with A's key but naming B's kid fails the signature.
     expect(await ask(jwt(claims({ iss: ISSUER_B }), { kid: 'kid-b' }), { tenant: TENANT_B, issuer: ISSUER_B })).toEqual({ active: false });
+  });
+
+  it('checks expiry, revocation and the client again on every call for a token whose signature it already checked', async () => {
+    const c = claims({ exp: now() + 2 });
+    const token = jwt(c);
+    expect(await ask(token)).toMatchObject({ active: true });
+    revoked.add(c.jti);
+    expect(await ask(token)).toEqual({ active: false });
+    revoked.clear();
+    clients.delete(`${TENANT_A}/${ISSUED_TO}`);
+    expect(await ask(token)).toEqual({ active: false });
+    clients.set(`${TENANT_A}/${ISSUED_TO}`, { clientId: ISSUED_TO, tokenEndpointAuthMethod: 'client_secret_basic', secretHash: sha('other') });
+    expect(await ask(token)).toMatchObject({ active: true });
+    // Not at another tenant, even though this gateway checked its signature for A.
+    expect(await ask(token, { tenant: TENANT_B, issuer: ISSUER_B })).toBeNull();
+    await new Promise((r) => setTimeout(r, 2100));
+    expect(await ask(token)).toEqual({ active: false });
+  });
+
+  it('checks the signature again once the keys may have changed', async () => {
+    const token = jwt(claims());
+    expect(await ask(token)).toMatchObject({ active: true });
+    keys.delete(`${TENANT_A}/kid-a`);
+    expect(await ask(token)).toMatchObject({ active: true });
+    state.keysGeneration += 1;
+    expect(await ask(token)).toBeNull();
+    keys.set(`${TENANT_A}/kid-a`, { alg: 'ES256', key: keysA.publicKey });
   });
 
   it('hands to federation whatever it cannot decide: copy not current, wrong secret, unknown caller, private_key_jwt, two methods, refresh tokens, no token', async () => {

@@ -19,6 +19,24 @@ function jsonPart(part: string): Json | null {
 }
 
 const INACTIVE = { active: false } as const;
+/** Tokens whose signature, header and issuer were checked, kept while their keys are unchanged (resource servers introspect the same token again and again). */
+const MAX_VERIFIED = 50_000;
+
+/** An access token's claims once its signature, header and issuer were checked. */
+interface Checked {
+  readonly exp: number;
+  readonly jti: string;
+  readonly clientId: string;
+  readonly gid: string | null;
+  readonly claims: Json;
+}
+
+interface Verified {
+  readonly tenantId: string;
+  readonly issuer: string;
+  readonly keysGeneration: number;
+  readonly checked: Checked;
+}
 
 /**
  * Token introspection (RFC 7662) answered in the gateway, for the common case:
@@ -32,6 +50,8 @@ const INACTIVE = { active: false } as const;
  */
 @Injectable()
 export class LocalIntrospection {
+  private readonly verified = new Map<string, Verified>();
+
   constructor(private readonly state: IntrospectionState) {}
 
   /** The RFC 7662 response, or null: ask federation. */
@@ -68,6 +88,18 @@ export class LocalIntrospection {
 
   /** INACTIVE, the active response, or null when only federation can tell (a kid this gateway has not seen). */
   private async verify(tenantId: string, issuer: string, token: string): Promise<Json | null> {
+    const seen = this.verified.get(token);
+    if (seen && seen.tenantId === tenantId && seen.issuer === issuer && seen.keysGeneration === this.state.keysGeneration) return this.live(tenantId, seen.checked);
+    const keysGeneration = this.state.keysGeneration;
+    const checked = await this.signed(tenantId, issuer, token);
+    if (checked === null || !('jti' in checked)) return checked;
+    if (this.verified.size >= MAX_VERIFIED) this.verified.clear();
+    this.verified.set(token, { tenantId, issuer, keysGeneration, checked });
+    return this.live(tenantId, checked);
+  }
+
+  /** The claims of a token signed by one of the tenant's keys for this issuer; INACTIVE, or null when only federation can tell (a kid this gateway has not seen). */
+  private async signed(tenantId: string, issuer: string, token: string): Promise<Checked | typeof INACTIVE | null> {
     if (token.length > 8192) return INACTIVE;
     const parts = token.split('.');
     if (parts.length !== 3) return INACTIVE;
@@ -91,21 +123,25 @@ export class LocalIntrospection {
       valid = false;
     }
     if (!valid) return INACTIVE;
-    const exp = claims['exp'];
-    if (claims['iss'] !== issuer || typeof exp !== 'number' || exp <= Math.floor(Date.now() / 1000)) return INACTIVE;
-    const { jti, sub, client_id: clientId } = claims;
+    const { jti, sub, exp, client_id: clientId } = claims;
+    if (claims['iss'] !== issuer || typeof exp !== 'number') return INACTIVE;
     if (typeof jti !== 'string' || typeof sub !== 'string' || typeof clientId !== 'string') return INACTIVE;
     if (!UUID.test(clientId)) return null;
+    return { exp, jti, clientId, gid: typeof claims['gid'] === 'string' ? claims['gid'] : null, claims };
+  }
+
+  /** What is checked on every call, verified or not: expiry, the client still registered, revocation. */
+  private async live(tenantId: string, { exp, jti, clientId, gid, claims }: Checked): Promise<Json> {
+    if (exp <= Math.floor(Date.now() / 1000)) return INACTIVE;
     // A deleted client's tokens die with it; a revoked token or grant is inactive.
     if (!(await this.state.client(tenantId, clientId))) return INACTIVE;
-    const gid = typeof claims['gid'] === 'string' ? claims['gid'] : null;
     if (this.state.isRevoked(jti, gid)) return INACTIVE;
     return {
       active: true,
       token_type: 'Bearer',
       scope: claims['scope'],
       client_id: clientId,
-      sub,
+      sub: claims['sub'],
       aud: claims['aud'],
       iss: claims['iss'],
       exp,
