@@ -112,17 +112,14 @@ async function main() {
     const first = await fetch(`${issuer}/oauth2/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...ours }, body: 'grant_type=client_credentials' });
     if (first.status !== 200) throw new Error(`token: ${first.status} ${await first.text()}`);
     const token = (await first.json()).access_token;
-    out.musubi = {
-      token: wanted('token') ? await measure(`${issuer}/oauth2/token`, ours, 'grant_type=client_credentials') : skipped,
-      introspection: wanted('introspection') ? await measure(`${issuer}/oauth2/introspect`, ours, `token=${token}`) : skipped,
+    const introspectOurs = async () => {
+      const res = await fetch(`${issuer}/oauth2/introspect`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...ours }, body: `token=${token}` });
+      const body = await res.json();
+      if (res.status !== 200 || body.active !== true || body.client_id !== client.clientId) throw new Error(`our introspection does not say active: ${res.status} ${JSON.stringify(body)}`);
     };
-    out.loadAverageAfterOurs = loadavg().map((x) => +x.toFixed(2));
-    if (args['no-oidc-provider']) {
-      console.log(JSON.stringify(out, null, 2));
-      return;
-    }
+    await introspectOurs();
 
-    // oidc-provider, alone on the machine but for our idle fleet.
+    // oidc-provider in a process of its own; each endpoint is measured ours then its, back to back, the other side idle.
     const secret = 'bench-secret-0123456789abcdefghijklmnopqrstuvwxyz';
     provider = spawn(process.execPath, [fileURLToPath(import.meta.url), '--serve-oidc-provider'], { env: { ...process.env, BENCH_CLIENT_SECRET: secret, NODE_ENV: 'production' }, stdio: ['ignore', 'pipe', 'inherit'] });
     const port = await new Promise((resolve, reject) => {
@@ -138,10 +135,22 @@ async function main() {
     const opaque = (await opaqueRes.json()).access_token;
     const check = await fetch(`${base}/token/introspection`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...basic('opaque') }, body: `token=${opaque}` });
     if (!(await check.json()).active) throw new Error('oidc-provider does not introspect its own token');
-    out.oidcProvider = {
-      token: wanted('token') ? await measure(`${base}/token`, basic('jwt'), `grant_type=client_credentials&scope=${SCOPE}`) : skipped,
-      introspection: wanted('introspection') ? await measure(`${base}/token/introspection`, basic('opaque'), `token=${opaque}`) : skipped,
-    };
+
+    out.musubi = {};
+    out.oidcProvider = {};
+    if (wanted('token')) {
+      out.musubi.token = await measure(`${issuer}/oauth2/token`, ours, 'grant_type=client_credentials');
+      if (!args['no-oidc-provider']) out.oidcProvider.token = await measure(`${base}/token`, basic('jwt'), `grant_type=client_credentials&scope=${SCOPE}`);
+    }
+    if (wanted('introspection')) {
+      out.musubi.introspection = await measure(`${issuer}/oauth2/introspect`, ours, `token=${token}`);
+      await introspectOurs();
+      if (!args['no-oidc-provider']) out.oidcProvider.introspection = await measure(`${base}/token/introspection`, basic('opaque'), `token=${opaque}`);
+    }
+    for (const side of [out.musubi, out.oidcProvider]) {
+      side.token ??= skipped;
+      side.introspection ??= skipped;
+    }
     out.loadAverageAtEnd = loadavg().map((x) => +x.toFixed(2));
     const ratio = (a, b) => (b > 0 ? +(a / b).toFixed(2) : null);
     out.ratio = {
