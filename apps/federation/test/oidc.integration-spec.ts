@@ -268,8 +268,8 @@ describe("the gateway's introspection feed", () => {
       if (revoked.kind !== 'revoked' || !revoked.accessToken) throw new Error(JSON.stringify(revoked));
       const jti = revoked.accessToken.jti;
       await kit.bus.request('musubi.federation.client.delete.v1', { tenantId: tenant.id, clientId: svc.client.id }, operator());
-      const changes = await waitFor('the revocation and the deletion on the feed', () =>
-        Promise.resolve(seen.some((m) => m.change?.k === 'j' && m.change.jti === jti) && seen.some((m) => m.change?.k === 'c' && m.change.clientId === svc.client.id) ? seen.filter((m) => m.change) : null),
+      const changes = await waitFor('the revocation, the deletion and a heartbeat after them on the feed', () =>
+        Promise.resolve(seen.some((m) => m.change?.k === 'j' && m.change.jti === jti) && seen.some((m) => m.change?.k === 'c' && m.change.clientId === svc.client.id) && !seen.at(-1)?.change ? seen.filter((m) => m.change) : null),
       );
       // Per source: changes numbered 1, 2, 3… with no gap, and heartbeats repeating the last number.
       const bySource = new Map<string, number>();
