@@ -19,8 +19,8 @@ function jsonPart(part: string): Json | null {
 }
 
 const INACTIVE = { active: false } as const;
-/** Tokens whose signature, header and issuer were checked, kept while their keys are unchanged (resource servers introspect the same token again and again). */
-const MAX_VERIFIED = 50_000;
+/** Tokens whose signature, header and issuer were checked, kept while their keys are unchanged (resource servers introspect the same token again and again); at most ~10 MB. */
+const MAX_VERIFIED = 10_000;
 
 /** An access token's claims once its signature, header and issuer were checked. */
 interface Checked {
