@@ -7,11 +7,15 @@
 // driven by the same load generator. Prints both and our rate / its rate.
 //
 //   npm run build && node bench/oidc.mjs [--connections 32] [--duration 15] [--warmup 5]
+//     [--only token|introspection] [--no-oidc-provider] [--profile <dir>]
+//
+// --profile <dir>: CPU profiles of the gateway and federation (written when they
+// stop), to read with tools/dev/profile-summary.mjs.
 //
 // Targets on the 2-core machine: ≥ 3,000 tokens/s with p99 < 20 ms, ≥ 5,000
 // introspections/s, and a ratio ≥ 1.0 against oidc-provider.
 import { spawn } from 'node:child_process';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
@@ -22,6 +26,9 @@ const { values: args } = parseArgs({
     duration: { type: 'string', default: '15' },
     warmup: { type: 'string', default: '5' },
     'serve-oidc-provider': { type: 'boolean', default: false },
+    only: { type: 'string' },
+    'no-oidc-provider': { type: 'boolean', default: false },
+    profile: { type: 'string' },
   },
 });
 
@@ -82,9 +89,16 @@ async function measure(url, headers, body) {
 
 async function main() {
   const { startBenchFleet } = await import('./support/fleet.mjs');
-  const fleet = await startBenchFleet();
+  const fleet = await startBenchFleet({
+    prepare: (processes) => {
+      if (!args.profile) return;
+      for (const p of processes.filter((x) => x.name === 'gateway' || x.name === 'federation')) p.execArgv = ['--cpu-prof', `--cpu-prof-dir=${args.profile}/${p.name}`];
+    },
+  });
+  const wanted = (what) => !args.only || args.only === what;
+  const skipped = { rps: 0, p50: 0, p99: 0, max: 0, total: 0, failures: 0 };
   /** @type {Record<string, any>} */
-  const out = { connections: Number(args.connections), durationSeconds: Number(args.duration), cores: availableParallelism(), node: process.version };
+  const out = { connections: Number(args.connections), durationSeconds: Number(args.duration), cores: availableParallelism(), node: process.version, loadAverageAtStart: loadavg().map((x) => +x.toFixed(2)) };
   let provider;
   try {
     const tenantRes = await fleet.api('/api/v1/tenants', { method: 'POST', body: JSON.stringify({ slug: 'bench', displayName: 'Bench Co.' }) });
@@ -98,12 +112,14 @@ async function main() {
     const first = await fetch(`${issuer}/oauth2/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...ours }, body: 'grant_type=client_credentials' });
     if (first.status !== 200) throw new Error(`token: ${first.status} ${await first.text()}`);
     const token = (await first.json()).access_token;
-    out.musubi = {
-      token: await measure(`${issuer}/oauth2/token`, ours, 'grant_type=client_credentials'),
-      introspection: await measure(`${issuer}/oauth2/introspect`, ours, `token=${token}`),
+    const introspectOurs = async () => {
+      const res = await fetch(`${issuer}/oauth2/introspect`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...ours }, body: `token=${token}` });
+      const body = await res.json();
+      if (res.status !== 200 || body.active !== true || body.client_id !== client.clientId) throw new Error(`our introspection does not say active: ${res.status} ${JSON.stringify(body)}`);
     };
+    await introspectOurs();
 
-    // oidc-provider, alone on the machine but for our idle fleet.
+    // oidc-provider in a process of its own; each endpoint is measured ours then its, back to back, the other side idle.
     const secret = 'bench-secret-0123456789abcdefghijklmnopqrstuvwxyz';
     provider = spawn(process.execPath, [fileURLToPath(import.meta.url), '--serve-oidc-provider'], { env: { ...process.env, BENCH_CLIENT_SECRET: secret, NODE_ENV: 'production' }, stdio: ['ignore', 'pipe', 'inherit'] });
     const port = await new Promise((resolve, reject) => {
@@ -119,13 +135,27 @@ async function main() {
     const opaque = (await opaqueRes.json()).access_token;
     const check = await fetch(`${base}/token/introspection`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...basic('opaque') }, body: `token=${opaque}` });
     if (!(await check.json()).active) throw new Error('oidc-provider does not introspect its own token');
-    out.oidcProvider = {
-      token: await measure(`${base}/token`, basic('jwt'), `grant_type=client_credentials&scope=${SCOPE}`),
-      introspection: await measure(`${base}/token/introspection`, basic('opaque'), `token=${opaque}`),
-    };
+
+    out.musubi = {};
+    out.oidcProvider = {};
+    if (wanted('token')) {
+      out.musubi.token = await measure(`${issuer}/oauth2/token`, ours, 'grant_type=client_credentials');
+      if (!args['no-oidc-provider']) out.oidcProvider.token = await measure(`${base}/token`, basic('jwt'), `grant_type=client_credentials&scope=${SCOPE}`);
+    }
+    if (wanted('introspection')) {
+      out.musubi.introspection = await measure(`${issuer}/oauth2/introspect`, ours, `token=${token}`);
+      await introspectOurs();
+      if (!args['no-oidc-provider']) out.oidcProvider.introspection = await measure(`${base}/token/introspection`, basic('opaque'), `token=${opaque}`);
+    }
+    for (const side of [out.musubi, out.oidcProvider]) {
+      side.token ??= skipped;
+      side.introspection ??= skipped;
+    }
+    out.loadAverageAtEnd = loadavg().map((x) => +x.toFixed(2));
+    const ratio = (a, b) => (b > 0 ? +(a / b).toFixed(2) : null);
     out.ratio = {
-      token: +(out.musubi.token.rps / out.oidcProvider.token.rps).toFixed(2),
-      introspection: +(out.musubi.introspection.rps / out.oidcProvider.introspection.rps).toFixed(2),
+      token: ratio(out.musubi.token.rps, out.oidcProvider.token.rps),
+      introspection: ratio(out.musubi.introspection.rps, out.oidcProvider.introspection.rps),
     };
     console.log(JSON.stringify(out, null, 2));
     const line = (name, r) => `${name.padEnd(36)} ${String(r.rps).padStart(6)}/s  p50 ${r.p50} ms  p99 ${r.p99} ms  failures ${r.failures}`;

@@ -7,7 +7,10 @@ import * as oidc from 'openid-client';
 import pg from 'pg';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { OidcClientWithSecret, TenantView, UserView } from '@musubi/contracts';
+import { BusClient, connectNats } from '@musubi/platform/bus';
+import { createLogger } from '@musubi/platform/logging';
 import { waitFor } from '@musubi/platform/testing';
+import { managementUrl } from '../support/e2e-checks.js';
 import { launchChromium } from '../support/browser.js';
 import { operatorFetch, startTestFleet, type TestFleet } from '../support/test-fleet.js';
 
@@ -342,6 +345,87 @@ describe('client credentials, introspection, revocation', () => {
     );
     expect((await oidc.clientCredentialsGrant(replaying)).access_token).toBeTruthy();
     await expect(oidc.clientCredentialsGrant(replaying)).rejects.toMatchObject({ error: 'invalid_client' });
+  });
+});
+
+describe('introspection answered in the gateway', () => {
+  /** How many introspections the gateway passed to federation so far (its bus metrics). */
+  async function forwarded(): Promise<number> {
+    const text = await (await fetch(managementUrl(f, 'gateway', '/metrics'))).text();
+    let n = 0;
+    for (const line of text.split('\n')) if (line.startsWith('musubi_bus_requested_seconds_count{') && line.includes('subject="musubi.federation.token.introspect.v1"')) n += Number(line.split(' ').pop());
+    return n;
+  }
+
+  const introspect = (c: OidcClientWithSecret, token: string, t: TenantView = tenant) =>
+    fetch(`${issuerOf(t)}/oauth2/introspect`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${c.client.clientId}:${c.clientSecret ?? ''}`).toString('base64')}` },
+      body: new URLSearchParams({ token }).toString(),
+    });
+
+  it('answers from its own copy, without asking federation, and a token revoked through it is inactive at once', async () => {
+    const svc = await registerClient(tenant, { grantTypes: ['client_credentials'], scopes: ['reports.read'], defaultScopes: ['reports.read'] });
+    const config = await configFor(tenant, svc);
+    const { access_token } = await oidc.clientCredentialsGrant(config);
+    secrets.push(access_token);
+    // Once the gateway's copy is current (feed heard, snapshot taken), introspection stays in the gateway.
+    await waitFor('an introspection answered by the gateway alone', async () => {
+      const before = await forwarded();
+      const res = await introspect(svc, access_token);
+      return res.status === 200 && (await forwarded()) === before;
+    });
+    const before = await forwarded();
+    const res = await introspect(svc, access_token);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    expect(await json(res, 200)).toMatchObject({ active: true, client_id: svc.client.clientId, scope: 'reports.read', token_type: 'Bearer', iss: issuerOf(tenant) });
+    expect(await forwarded()).toBe(before);
+    await oidc.tokenRevocation(config, access_token);
+    expect(await json(await introspect(svc, access_token), 200)).toEqual({ active: false });
+    // A wrong secret still gets federation's invalid_client, with the Basic challenge.
+    const wrong = await introspect({ ...svc, clientSecret: 'not-the-secret-0123456789abcdef' }, access_token);
+    expect(await json(wrong, 401)).toMatchObject({ error: 'invalid_client' });
+    expect(wrong.headers.get('www-authenticate')).toContain('Basic');
+  });
+
+  it('learns of a revocation made elsewhere (another gateway, straight on the bus) from the feed, within its delay', async () => {
+    const svc = await registerClient(tenant, { grantTypes: ['client_credentials'], scopes: ['reports.read'] });
+    const { access_token } = await oidc.clientCredentialsGrant(await configFor(tenant, svc));
+    secrets.push(access_token);
+    await waitFor('the token active', async () => ((await json<{ active: boolean }>(await introspect(svc, access_token), 200)).active ? true : null));
+    const nc = await connectNats({ servers: [f.nats.url], name: 'test-other-gateway', logger: createLogger({ service: 'gateway', level: 'silent' }) });
+    try {
+      const elsewhere = new BusClient(nc, 'gateway', 3000);
+      const ctx = { requestId: 'e2e-revoke-elsewhere', tenantId: tenant.id, caller: { kind: 'service' as const, service: 'gateway' as const } };
+      const before = await forwarded();
+      expect(await elsewhere.request('musubi.federation.token.revoke.v1', { tenantId: tenant.id, issuer: issuerOf(tenant), params: { token: access_token }, basic: { clientId: svc.client.clientId, clientSecret: svc.clientSecret ?? '' } }, ctx)).toMatchObject({ kind: 'revoked' });
+      // The feed's delay: milliseconds normally, a heartbeat (250 ms) and a snapshot after a lost message.
+      await waitFor('the revocation to reach the gateway', async () => ((await json<{ active: boolean }>(await introspect(svc, access_token), 200)).active ? null : true), 2000, 20);
+      expect(await json(await introspect(svc, access_token), 200)).toEqual({ active: false });
+      expect(await forwarded()).toBe(before);
+    } finally {
+      await nc.close();
+    }
+  });
+
+  it("reports a deleted client's tokens inactive, and refuses a token of tenant A at tenant B", async () => {
+    const gone = await registerClient(tenant, { grantTypes: ['client_credentials'], scopes: ['reports.read'] });
+    const asker = await registerClient(tenant, { grantTypes: ['client_credentials'], scopes: ['reports.read'] });
+    const { access_token } = await oidc.clientCredentialsGrant(await configFor(tenant, gone));
+    secrets.push(access_token);
+    expect(await json(await introspect(asker, access_token), 200)).toMatchObject({ active: true });
+    expect((await operatorFetch(f, `/api/v1/tenants/${tenant.id}/oidc/clients/${gone.client.clientId}`, { method: 'DELETE' })).status).toBe(204);
+    await waitFor('the deletion to reach the gateway', async () => ((await json<{ active: boolean }>(await introspect(asker, access_token), 200)).active ? null : true), 2000, 20);
+    expect(await json(await introspect(asker, access_token), 200)).toEqual({ active: false });
+    // The deleted client itself can no longer introspect.
+    expect(await json(await introspect(gone, access_token), 401)).toMatchObject({ error: 'invalid_client' });
+    // Tenant B's client asking about A's (live) token.
+    const live = await oidc.clientCredentialsGrant(await configFor(tenant, asker));
+    secrets.push(live.access_token);
+    const atB = await registerClient(other, { grantTypes: ['client_credentials'], scopes: ['reports.read'] });
+    expect(await json(await introspect(atB, live.access_token, other), 200)).toEqual({ active: false });
+    // And A's client credentials mean nothing at B's introspection.
+    expect(await json(await introspect(asker, live.access_token, other), 401)).toMatchObject({ error: 'invalid_client' });
   });
 });
 

@@ -11,6 +11,7 @@ import { AuthorizeService } from './oauth/authorize.service.js';
 import { ClientAuthenticator } from './oauth/client-auth.js';
 import { GrantRepository } from './oauth/grant.repository.js';
 import { IdTokens } from './oauth/id-tokens.js';
+import { IntrospectionFeedPublisher, IntrospectionStateHandler } from './oauth/introspection-feed.js';
 import { IssuedEvents } from './oauth/issued-events.js';
 import { LogoutService } from './oauth/logout.service.js';
 import { MaintenanceJob } from './oauth/maintenance.job.js';
@@ -21,7 +22,7 @@ import { UserClaims } from './oauth/user-claims.js';
 
 /** The OpenID provider: clients, signing keys, grants and the protocol endpoints' logic. */
 @Module({
-  controllers: [ClientsHandler, KeysHandler, OAuthHandler],
+  controllers: [ClientsHandler, KeysHandler, OAuthHandler, IntrospectionStateHandler],
   providers: [
     ClientRepository,
     ClientCache,
@@ -39,6 +40,7 @@ import { UserClaims } from './oauth/user-claims.js';
     AuthorizeService,
     LogoutService,
     MaintenanceJob,
+    IntrospectionFeedPublisher,
   ],
 })
 export class OidcModule {}

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { SignJWT, createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify, type JWK } from 'jose';
-import type { CallContext, OidcClientCreateBody, OidcClientWithSecret, TenantView, UserView } from '@musubi/contracts';
+import { INTROSPECTION_FEED_SUBJECT, type CallContext, type IntrospectionFeedMessage, type OidcClientCreateBody, type OidcClientWithSecret, type TenantView, type UserView } from '@musubi/contracts';
 import { asUser, createTenant, createUser, expectError, operator, outboxDrained, schemaOf, startKit, streamMessages, waitFor, type Kit } from '@musubi/platform/testing';
 // The directory is federation's real neighbour on the bus here (users, groups, tenants), started in-process like federation;
 // only this test reaches across apps, and only for the service definition.
@@ -213,7 +213,7 @@ describe('client credentials, introspection, revocation', () => {
     expect(
       await kit.bus.request('musubi.federation.token.introspect.v1', { tenantId: other.id, issuer: issuerOf(other), params: { token: reply.accessToken }, basic: { clientId: otherCc.client.id, clientSecret: otherCc.clientSecret ?? '' } }, gw(other.id)),
     ).toMatchObject({ response: { active: false } });
-    expect(await kit.bus.request('musubi.federation.token.revoke.v1', { tenantId: tenant.id, issuer: issuerOf(tenant), params: { token: reply.accessToken }, basic: creds() }, gw(tenant.id))).toEqual({ kind: 'revoked' });
+    expect(await kit.bus.request('musubi.federation.token.revoke.v1', { tenantId: tenant.id, issuer: issuerOf(tenant), params: { token: reply.accessToken }, basic: creds() }, gw(tenant.id))).toEqual({ kind: 'revoked', accessToken: { jti: expect.any(String), exp: expect.any(Number) } });
     expect(await introspect(tenant, reply.accessToken)).toMatchObject({ response: { active: false } });
   });
 
@@ -252,6 +252,54 @@ describe('client credentials, introspection, revocation', () => {
       kind: 'oauth_error',
       error: 'invalid_client',
     });
+  });
+});
+
+describe("the gateway's introspection feed", () => {
+  it('relays revocations and client changes in order, numbered, with heartbeats; the snapshot holds the revocations', async () => {
+    const seen: IntrospectionFeedMessage[] = [];
+    const sub = kit.nc.subscribe(INTROSPECTION_FEED_SUBJECT, { callback: (_err, m) => void seen.push(m.json<IntrospectionFeedMessage>()) });
+    try {
+      const svc = await createClient(tenant, { grantTypes: ['client_credentials'], scopes: ['a'] });
+      const creds = { clientId: svc.client.id, clientSecret: svc.clientSecret ?? '' };
+      const issued = await token(tenant, { grant_type: 'client_credentials' }, creds);
+      if (issued.kind !== 'tokens') throw new Error(JSON.stringify(issued));
+      const revoked = await kit.bus.request('musubi.federation.token.revoke.v1', { tenantId: tenant.id, issuer: issuerOf(tenant), params: { token: issued.accessToken }, basic: creds }, gw(tenant.id));
+      if (revoked.kind !== 'revoked' || !revoked.accessToken) throw new Error(JSON.stringify(revoked));
+      const jti = revoked.accessToken.jti;
+      await kit.bus.request('musubi.federation.client.delete.v1', { tenantId: tenant.id, clientId: svc.client.id }, operator());
+      const changes = await waitFor('the revocation, the deletion and a heartbeat after them on the feed', () =>
+        Promise.resolve(seen.some((m) => m.change?.k === 'j' && m.change.jti === jti) && seen.some((m) => m.change?.k === 'c' && m.change.clientId === svc.client.id) && !seen.at(-1)?.change ? seen.filter((m) => m.change) : null),
+      );
+      // Per source: changes numbered 1, 2, 3… with no gap, and heartbeats repeating the last number.
+      const bySource = new Map<string, number>();
+      for (const m of seen) {
+        expect(m.ready).toBe(true);
+        const last = bySource.get(m.source);
+        if (last !== undefined) expect(m.seq).toBe(m.change ? last + 1 : last);
+        bySource.set(m.source, m.seq);
+      }
+      expect(changes.length).toBeGreaterThanOrEqual(2);
+      expect(seen.some((m) => !m.change)).toBe(true);
+      const snap = await kit.bus.request('musubi.federation.introspection-state.get.v1', {}, gw(tenant.id));
+      expect(snap).toMatchObject({ ready: true, accessTokenTtlSeconds: 600 });
+      expect(snap.revokedTokens.map((t) => t.jti)).toContain(jti);
+      // The deleted client is gone for the gateway too.
+      expect(await kit.bus.request('musubi.federation.client-credential.get.v1', { tenantId: tenant.id, clientId: svc.client.id }, gw(tenant.id))).toEqual({ client: null });
+    } finally {
+      sub.unsubscribe();
+    }
+  });
+
+  it("gives a client's secret hash, and the snapshot, to the gateway only, and only within the tenant", async () => {
+    const svc = await createClient(tenant, { grantTypes: ['client_credentials'], scopes: ['a'] });
+    const got = await kit.bus.request('musubi.federation.client-credential.get.v1', { tenantId: tenant.id, clientId: svc.client.id }, gw(tenant.id));
+    expect(got).toEqual({ client: { clientId: svc.client.id, tokenEndpointAuthMethod: 'client_secret_basic', secretHash: createHash('sha256').update(svc.clientSecret ?? '').digest('base64url') } });
+    expect(await kit.bus.request('musubi.federation.client-credential.get.v1', { tenantId: other.id, clientId: svc.client.id }, gw(other.id))).toEqual({ client: null });
+    const authn: CallContext = { requestId: 'it', tenantId: tenant.id, caller: { kind: 'service', service: 'authn' } };
+    await expectError(kit.bus.request('musubi.federation.client-credential.get.v1', { tenantId: tenant.id, clientId: svc.client.id }, authn), 'forbidden');
+    await expectError(kit.bus.request('musubi.federation.introspection-state.get.v1', {}, authn), 'forbidden');
+    await expectError(kit.bus.request('musubi.federation.client-credential.get.v1', { tenantId: tenant.id, clientId: svc.client.id }, asUser(tenant.id, undefined, ['tenant_admin'])), 'forbidden');
   });
 });
 

@@ -20,6 +20,7 @@ export * from './authn/api-app.js';
 export * from './audit/event.js';
 export * from './federation/client.js';
 export * from './federation/oidc.js';
+export * from './federation/introspection-state.js';
 export * from './registry.js';
 export * from './streams.js';
 export * from './common/me.js';

@@ -16,13 +16,14 @@ import { directoryDomainSubjects } from './directory/domain.js';
 import { directoryJobSubjects } from './directory/job.js';
 import { federationClientSubjects } from './federation/client.js';
 import { federationOidcSubjects } from './federation/oidc.js';
+import { federationIntrospectionSubjects } from './federation/introspection-state.js';
 
 /**
  * Every group of subjects, as written. Kept as a list (not only merged) so a test
  * can prove that no two groups define the same subject: a spread would silently
  * let the later one win.
  */
-export const SUBJECT_GROUPS = [directoryTenantSubjects, directoryUserSubjects, directoryGroupSubjects, directoryDomainSubjects, directoryJobSubjects, authnSubjects, authnPolicySubjects, authnSessionSubjects, authnLockoutSubjects, authnResetSubjects, authnApiTokenSubjects, authnApiAppSubjects, auditEventSubjects, federationClientSubjects, federationOidcSubjects] as const;
+export const SUBJECT_GROUPS = [directoryTenantSubjects, directoryUserSubjects, directoryGroupSubjects, directoryDomainSubjects, directoryJobSubjects, authnSubjects, authnPolicySubjects, authnSessionSubjects, authnLockoutSubjects, authnResetSubjects, authnApiTokenSubjects, authnApiAppSubjects, auditEventSubjects, federationClientSubjects, federationOidcSubjects, federationIntrospectionSubjects] as const;
 
 /** Every subject of the fleet and its definition. */
 export const SUBJECTS = {
@@ -41,6 +42,7 @@ export const SUBJECTS = {
   ...auditEventSubjects,
   ...federationClientSubjects,
   ...federationOidcSubjects,
+  ...federationIntrospectionSubjects,
 } as const satisfies Record<string, SubjectDefinition>;
 
 type Subjects = typeof SUBJECTS;

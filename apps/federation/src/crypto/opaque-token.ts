@@ -1,7 +1,25 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
-/** 256 random bits, base64url: client secrets, codes, refresh tokens. */
-export const randomToken = (bytes = 32): string => randomBytes(bytes).toString('base64url');
+const POOL_BYTES = 8192;
+let pool = Buffer.alloc(0);
+let used = 0;
+
+/**
+ * 256 random bits, base64url: client secrets, codes, refresh tokens, jtis.
+ * Drawn from a block of CSPRNG output read 8 KiB at a time, each byte used
+ * once: one randomBytes call per token (a jti each) was ~10 µs of the token
+ * endpoint's cost under load.
+ */
+export function randomToken(bytes = 32): string {
+  if (bytes > 256) return randomBytes(bytes).toString('base64url');
+  if (used + bytes > pool.length) {
+    pool = randomBytes(POOL_BYTES);
+    used = 0;
+  }
+  const out = pool.toString('base64url', used, used + bytes);
+  used += bytes;
+  return out;
+}
 
 /**
  * SHA-256 of a high-entropy value: what is stored instead of it. A slow hash

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import pg from 'pg';
 import { DataSource } from 'typeorm';
@@ -33,6 +34,10 @@ export class ChangeFeed implements OnModuleInit, OnModuleDestroy {
   private sweep: NodeJS.Timeout | null = null;
   private readonly clientListeners: Array<(key: string) => void> = [];
   private readonly keyListeners: Array<(tenantId: string) => void> = [];
+  private readonly noticeListeners: Array<(payload: string) => void> = [];
+  /** This replica, and which of its LISTEN connections: a reconnect may have missed notifications, so it is a new source. */
+  private readonly replica = randomUUID();
+  private generation = 0;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -60,7 +65,9 @@ export class ChangeFeed implements OnModuleInit, OnModuleDestroy {
   private async connect(): Promise<void> {
     const client = new pg.Client({ connectionString: this.config.DATABASE_URL, application_name: 'federation-revocations' });
     client.on('notification', (n) => {
-      if (n.channel === REVOCATION_CHANNEL && n.payload) this.apply(n.payload);
+      if (n.channel !== REVOCATION_CHANNEL || !n.payload) return;
+      this.apply(n.payload);
+      for (const l of this.noticeListeners) l(n.payload);
     });
     client.on('error', (err) => {
       this.logger.warn({ err: err.message }, 'revocation LISTEN connection lost; checking Postgres until it is back');
@@ -78,6 +85,7 @@ export class ChangeFeed implements OnModuleInit, OnModuleDestroy {
       this.listener = client;
       // Listening first, then loading: nothing committed in between is missed.
       await this.reload();
+      this.generation += 1;
       this.ready = true;
     } catch (err) {
       this.logger.warn({ err: (err as Error).message }, 'revocation LISTEN failed; checking Postgres meanwhile');
@@ -119,6 +127,32 @@ export class ChangeFeed implements OnModuleInit, OnModuleDestroy {
     const now = Date.now();
     for (const [k, until] of this.jtis) if (until <= now) this.jtis.delete(k);
     for (const [k, until] of this.grants) if (until <= now) this.grants.delete(k);
+  }
+
+  /** Whether the index is live (its LISTEN connection up and loaded). */
+  get live(): boolean {
+    return this.ready;
+  }
+
+  /** Names this replica's current LISTEN connection: notifications are relayed in order under it. */
+  get source(): string {
+    return `${this.replica}:${this.generation}`;
+  }
+
+  /** Every notification as committed (from any replica), after it was applied here: for relaying to gateways. */
+  onNotice(listener: (payload: string) => void): void {
+    this.noticeListeners.push(listener);
+  }
+
+  /** The revocations still relevant (unexpired), for a gateway's snapshot; null when the index is not live. */
+  revocations(): { tokens: Array<{ jti: string; exp: number }>; grants: Array<{ id: string; until: number }> } | null {
+    if (!this.ready) return null;
+    const now = Date.now();
+    const tokens: Array<{ jti: string; exp: number }> = [];
+    const grants: Array<{ id: string; until: number }> = [];
+    for (const [jti, exp] of this.jtis) if (exp > now) tokens.push({ jti, exp });
+    for (const [id, until] of this.grants) if (until > now) grants.push({ id, until });
+    return { tokens, grants };
   }
 
   /** true/false when the index is live; null when it is not (ask Postgres). */

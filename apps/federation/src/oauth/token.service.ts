@@ -284,19 +284,20 @@ export class TokenService {
         await this.revocations.revokedToken(tx, claims.jti, new Date(claims.exp * 1000));
         await this.outbox.append(tx, 'musubi.federation.token.revoked.v1', { client: clientRef(client), tokenType: 'access_token', grantId: claims.gid ?? null }, { tenantId: client.tenantId });
       });
-      return done;
+      return { kind: 'revoked', accessToken: { jti: claims.jti, exp: claims.exp * 1000 } };
     }
     if (token.length > 200) return done;
     const r = await this.grants.lockRefresh(undefined, client.tenantId, hashToken(token), false);
     if (!r || r.clientId !== client.id) return done;
-    await this.uow.run(async (tx) => {
+    return this.uow.run(async (tx): Promise<RevocationReply> => {
       // The refresh token's whole grant goes: its other refresh tokens and its access tokens (RFC 7009 §2.1 allows it; OAuth 2.1 asks it).
       if (await this.grants.revokeGrant(tx, r.grantId, new Date())) {
         await this.revocations.revokedGrants(tx, [r.grantId]);
         await this.outbox.append(tx, 'musubi.federation.token.revoked.v1', { client: clientRef(client), tokenType: 'refresh_token', grantId: r.grantId }, { tenantId: client.tenantId });
+        return { kind: 'revoked', grantId: r.grantId };
       }
+      return done;
     });
-    return done;
   }
 
   async userinfo(req: { tenantId: string; issuer: string; accessToken: string }): Promise<UserinfoReply> {

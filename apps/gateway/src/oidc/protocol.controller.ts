@@ -1,28 +1,22 @@
 import { Controller, Get, Inject, Param, Post, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { OIDC_STANDARD_SCOPES, type ClientAuthenticatedRequest, type RpcSubject, type TenantView } from '@musubi/contracts';
+import { OIDC_STANDARD_SCOPES, type TenantView } from '@musubi/contracts';
 import { BusClient } from '@musubi/platform/bus';
-import { DomainError } from '@musubi/platform/errors';
 import { CONFIG } from '@musubi/platform/runtime';
 import type { GatewayConfig } from '../config/env.schema.js';
 import { callContextOf } from '../http/request-context.js';
 import { TenantResolver } from '../pages/tenant-resolver.js';
 import { asGateway, endpoint, issuerFor } from './issuer.js';
-import { basicCredentials, isForm, sendJson, sendOAuthError, singleParams } from './oauth-http.js';
+import { isForm, sendJson, sendOAuthError, singleParams } from './oauth-http.js';
 
 const ASSERTION_ALGS = ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA'];
 const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'];
 
-type AuthenticatedSubject = Extract<
-  RpcSubject,
-  'musubi.federation.token.issue.v1' | 'musubi.federation.token.introspect.v1' | 'musubi.federation.token.revoke.v1' | 'musubi.federation.authorization.push.v1'
->;
-
 /**
  * The machine-facing OAuth/OIDC endpoints of each tenant's issuer: discovery,
- * JWKS, token, introspection (RFC 7662), revocation (RFC 7009), PAR (RFC 9126)
- * and userinfo. Requests are checked for form and shape here; every decision
- * is federation's. Answers are OAuth JSON, never problem details.
+ * JWKS and userinfo (token, introspection, revocation and PAR are
+ * OAuthClientEndpoints, on Fastify directly). Requests are checked for form
+ * and shape here; every decision is federation's. Answers are OAuth JSON, never problem details.
  */
 @Controller()
 export class OidcProtocolController {
@@ -87,57 +81,6 @@ export class OidcProtocolController {
     const set = await this.bus.request('musubi.federation.jwks.get.v1', { tenantId: tenant.id }, asGateway(callContextOf(req, tenant.id)));
     // A next key is published a day (OIDC_KEY_PUBLISH_AHEAD_SECONDS) before it signs: five minutes of caching is safe.
     reply.code(200).header('content-type', 'application/jwk-set+json').header('cache-control', 'public, max-age=300').header('access-control-allow-origin', '*').send(JSON.stringify(set));
-  }
-
-  /** Checks the request's shape, hands it to federation with the client's credentials, answers in OAuth form. */
-  private async clientRequest(subject: AuthenticatedSubject, slug: string, req: FastifyRequest, reply: FastifyReply, ok: (data: Record<string, unknown>) => { status: number; body: unknown }): Promise<void> {
-    const { tenant, issuer } = await this.tenant(slug);
-    const basic = basicCredentials(req);
-    if (!isForm(req)) return sendOAuthError(reply, 'invalid_request', 'The body must be application/x-www-form-urlencoded.');
-    const params = singleParams(req.body);
-    if (!params) return sendOAuthError(reply, 'invalid_request', 'A parameter is repeated, too long, or not text.');
-    if (basic === null) return sendOAuthError(reply, 'invalid_client', 'The Authorization header is malformed.', true);
-    const payload: ClientAuthenticatedRequest = { tenantId: tenant.id, issuer, params, basic: basic ?? null };
-    let result;
-    try {
-      result = await this.bus.request(subject, payload, asGateway(callContextOf(req, tenant.id)));
-    } catch (err) {
-      if (err instanceof DomainError && err.code === 'service_unavailable') return sendOAuthError(reply, 'temporarily_unavailable', 'Try again shortly.');
-      throw err;
-    }
-    if (result.kind === 'oauth_error') return sendOAuthError(reply, result.error, result.errorDescription, basic !== undefined);
-    const { status, body } = ok(result);
-    sendJson(reply, status, body);
-  }
-
-  @Post('t/:slug/oauth2/token')
-  token(@Param('slug') slug: string, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    return this.clientRequest('musubi.federation.token.issue.v1', slug, req, reply, (t) => ({
-      status: 200,
-      body: {
-        access_token: t['accessToken'],
-        token_type: t['tokenType'],
-        expires_in: t['expiresIn'],
-        scope: t['scope'],
-        ...(t['refreshToken'] !== undefined ? { refresh_token: t['refreshToken'] } : {}),
-        ...(t['idToken'] !== undefined ? { id_token: t['idToken'] } : {}),
-      },
-    }));
-  }
-
-  @Post('t/:slug/oauth2/introspect')
-  introspect(@Param('slug') slug: string, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    return this.clientRequest('musubi.federation.token.introspect.v1', slug, req, reply, (r) => ({ status: 200, body: r['response'] }));
-  }
-
-  @Post('t/:slug/oauth2/revoke')
-  revoke(@Param('slug') slug: string, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    return this.clientRequest('musubi.federation.token.revoke.v1', slug, req, reply, () => ({ status: 200, body: {} }));
-  }
-
-  @Post('t/:slug/oauth2/par')
-  par(@Param('slug') slug: string, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    return this.clientRequest('musubi.federation.authorization.push.v1', slug, req, reply, (r) => ({ status: 201, body: { request_uri: r['requestUri'], expires_in: r['expiresIn'] } }));
   }
 
   @Get('t/:slug/oauth2/userinfo')

@@ -92,7 +92,18 @@ export const IntrospectionReply = Type.Union([
 ]);
 export type IntrospectionReply = Static<typeof IntrospectionReply>;
 
-export const RevocationReply = Type.Union([Type.Object({ kind: Type.Literal('revoked') }, { additionalProperties: false }), OAuthError]);
+/** What was revoked, if anything (a gateway answering introspection itself marks it at once): an access token (jti, expiry in ms) or a whole grant. */
+export const RevocationReply = Type.Union([
+  Type.Object(
+    {
+      kind: Type.Literal('revoked'),
+      accessToken: Type.Optional(Type.Object({ jti: Type.String(), exp: Type.Integer() }, { additionalProperties: false })),
+      grantId: Type.Optional(Type.String()),
+    },
+    { additionalProperties: false },
+  ),
+  OAuthError,
+]);
 export type RevocationReply = Static<typeof RevocationReply>;
 
 export const ParReply = Type.Union([

@@ -8,7 +8,7 @@ import { busMetrics } from '@musubi/platform/health';
 import { runWithContext, type Logger } from '@musubi/platform/logging';
 import { validate } from '@musubi/platform/validation';
 import { decodeContext } from './context-headers.js';
-import { natsAuthOptions, type NatsCredentials } from './nats.js';
+import { coalesceWrites, natsAuthOptions, type NatsCredentials } from './nats.js';
 import { toErrorBody } from './error-body.js';
 
 export interface BusServerOptions {
@@ -61,6 +61,7 @@ export class BusServer extends ServerNats implements CustomTransportStrategy {
    */
   override start(callback: (err?: unknown) => void): void {
     const client = this.unwrap<NatsConnection>();
+    coalesceWrites(client);
     try {
       this.bindEvents(client);
     } catch (err) {

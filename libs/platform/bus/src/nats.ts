@@ -37,6 +37,31 @@ export function natsAuthOptions(credentials: NatsCredentials | undefined, inboxP
 }
 
 /**
+ * nats.js writes its outbound buffer to the socket in a microtask after the
+ * first command of each task: a service answering many HTTP requests or bus
+ * messages, each in its own task, made one socket write per message, and
+ * those writes were the largest single cost in the gateway's and federation's
+ * profiles under load (~80 µs each on a busy 2-core host). Deferring the
+ * flush to the end of the event-loop turn (setImmediate) sends everything of
+ * that turn in one write, in the same order; nothing waits longer than the
+ * current turn. Left as is if this nats.js has no such method.
+ */
+export function coalesceWrites(nc: NatsConnection): void {
+  const protocol = (nc as unknown as { protocol?: { flushPending?: () => void } }).protocol;
+  if (!protocol || typeof protocol.flushPending !== 'function') return;
+  const flush = protocol.flushPending.bind(protocol);
+  let scheduled = false;
+  protocol.flushPending = () => {
+    if (scheduled) return;
+    scheduled = true;
+    setImmediate(() => {
+      scheduled = false;
+      flush();
+    });
+  };
+}
+
+/**
  * A connection that keeps reconnecting for as long as the process lives: a NATS
  * restart is an outage to ride out, not a reason to exit. Status changes are logged.
  */
@@ -52,6 +77,7 @@ export async function connectNats(opts: NatsConnectOptions): Promise<NatsConnect
     noAsyncTraces: true,
     ...natsAuthOptions(opts.credentials, opts.inboxPrefix),
   });
+  coalesceWrites(nc);
   void (async () => {
     for await (const s of nc.status()) {
       if (s.type === 'disconnect' || s.type === 'error') opts.logger.warn({ nats: s.type, connection: opts.name }, 'NATS connection problem');
