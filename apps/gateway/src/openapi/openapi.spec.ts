@@ -32,7 +32,8 @@ beforeAll(async () => {
         extra: [
           { provide: BusClient, useValue: {} },
           { provide: REDIS, useValue: {} },
-          { provide: NATS, useValue: {} },
+          // The introspection feed subscribes at bootstrap; nothing is published here.
+          { provide: NATS, useValue: { subscribe: () => ({ unsubscribe: () => undefined }) } },
         ],
       }),
       AppModule,
