@@ -6,8 +6,11 @@
 // (npm) configured for the same grant, client authentication and key type,
 // driven by the same load generator. Prints both and our rate / its rate.
 //
-//   npm run build && node bench/oidc.mjs [--connections 32] [--duration 15] [--warmup 5]
+//   npm run build && node bench/oidc.mjs [--connections 32] [--rounds 3] [--duration 8] [--warmup 5]
 //     [--only token|introspection] [--no-oidc-provider] [--profile <dir>]
+//
+// Each endpoint: one warm-up per side, then --rounds rounds of --duration seconds per side,
+// ours and oidc-provider's alternately (the host's speed drifts within minutes).
 //
 // --profile <dir>: CPU profiles of the gateway and federation (written when they
 // stop), to read with tools/dev/profile-summary.mjs.
@@ -23,12 +26,13 @@ import autocannon from 'autocannon';
 const { values: args } = parseArgs({
   options: {
     connections: { type: 'string', default: '32' },
-    duration: { type: 'string', default: '15' },
+    duration: { type: 'string', default: '8' },
     warmup: { type: 'string', default: '5' },
     'serve-oidc-provider': { type: 'boolean', default: false },
     only: { type: 'string' },
     'no-oidc-provider': { type: 'boolean', default: false },
     profile: { type: 'string' },
+    rounds: { type: 'string', default: '3' },
   },
 });
 
@@ -81,10 +85,40 @@ async function load(url, headers, body, duration) {
   return { rps: Math.round(r.requests.average), p50: r.latency.p50, p99: r.latency.p99, max: r.latency.max, total: r.requests.total, failures: r.non2xx + r.errors + r.timeouts };
 }
 
-/** Warm-up then a measured run of one POST. */
-async function measure(url, headers, body) {
-  await load(url, headers, body, Number(args.warmup));
-  return load(url, headers, body, Number(args.duration));
+/**
+ * Ours and oidc-provider's alternately, in `--rounds` rounds of `--duration` seconds each
+ * side (after one warm-up each): this host's speed drifts by 2x within minutes, and one
+ * long run of each, back to back, compared one side's window against the other's. The
+ * rate is all requests over all measured seconds; p50 is the median of the rounds', p99
+ * and max the worst round's.
+ */
+async function alternate(a, b) {
+  const rounds = Math.max(1, Number(args.rounds));
+  await load(a.url, a.headers, a.body, Number(args.warmup));
+  if (b) await load(b.url, b.headers, b.body, Number(args.warmup));
+  const runs = { a: [], b: [] };
+  for (let i = 0; i < rounds; i++) {
+    // Who goes first alternates too, so neither side always follows the other's load.
+    const order = i % 2 === 0 ? ['a', 'b'] : ['b', 'a'];
+    for (const side of order) {
+      const t = side === 'a' ? a : b;
+      if (t) runs[side].push(await load(t.url, t.headers, t.body, Number(args.duration)));
+    }
+  }
+  const merge = (rs) => {
+    if (rs.length === 0) return null;
+    const p50s = rs.map((r) => r.p50).sort((x, y) => x - y);
+    return {
+      rps: Math.round(rs.reduce((n, r) => n + r.total, 0) / (rs.length * Number(args.duration))),
+      p50: p50s[Math.floor(p50s.length / 2)],
+      p99: Math.max(...rs.map((r) => r.p99)),
+      max: Math.max(...rs.map((r) => r.max)),
+      total: rs.reduce((n, r) => n + r.total, 0),
+      failures: rs.reduce((n, r) => n + r.failures, 0),
+      rounds: rs.map((r) => r.rps),
+    };
+  };
+  return { a: merge(runs.a), b: merge(runs.b) };
 }
 
 async function main() {
@@ -138,14 +172,23 @@ async function main() {
 
     out.musubi = {};
     out.oidcProvider = {};
+    const theirs = (t) => (args['no-oidc-provider'] ? null : t);
     if (wanted('token')) {
-      out.musubi.token = await measure(`${issuer}/oauth2/token`, ours, 'grant_type=client_credentials');
-      if (!args['no-oidc-provider']) out.oidcProvider.token = await measure(`${base}/token`, basic('jwt'), `grant_type=client_credentials&scope=${SCOPE}`);
+      const r = await alternate(
+        { url: `${issuer}/oauth2/token`, headers: ours, body: 'grant_type=client_credentials' },
+        theirs({ url: `${base}/token`, headers: basic('jwt'), body: `grant_type=client_credentials&scope=${SCOPE}` }),
+      );
+      out.musubi.token = r.a;
+      if (r.b) out.oidcProvider.token = r.b;
     }
     if (wanted('introspection')) {
-      out.musubi.introspection = await measure(`${issuer}/oauth2/introspect`, ours, `token=${token}`);
+      const r = await alternate(
+        { url: `${issuer}/oauth2/introspect`, headers: ours, body: `token=${token}` },
+        theirs({ url: `${base}/token/introspection`, headers: basic('opaque'), body: `token=${opaque}` }),
+      );
       await introspectOurs();
-      if (!args['no-oidc-provider']) out.oidcProvider.introspection = await measure(`${base}/token/introspection`, basic('opaque'), `token=${opaque}`);
+      out.musubi.introspection = r.a;
+      if (r.b) out.oidcProvider.introspection = r.b;
     }
     for (const side of [out.musubi, out.oidcProvider]) {
       side.token ??= skipped;
