@@ -171,8 +171,17 @@ export function createUser(
   return kit.bus.request('musubi.directory.user.create.v1', { tenantId: tenant.id, loginId: `${local}@${tenant.platformDomain}`, ...fields }, ctx);
 }
 
-/** Every message currently in a producer's stream, in stream order (empty when the stream does not exist yet). */
-export async function streamMessages(kit: Pick<Kit, 'jsm'>, owner: ServiceName): Promise<Array<{ seq: number; subject: string; raw: string; envelope: EventEnvelope }>> {
+/**
+ * Every message in a producer's stream, in stream order (empty when the stream does not exist yet).
+ * Given the kit's `sql`, it first waits until the producer's outbox is drained, so every event
+ * committed before the call is there (the relay publishes asynchronously; reading at once raced it).
+ */
+export async function streamMessages(kit: Pick<Kit, 'jsm'> & Partial<Pick<Kit, 'sql'>>, owner: ServiceName): Promise<Array<{ seq: number; subject: string; raw: string; envelope: EventEnvelope }>> {
+  if (kit.sql) {
+    const sql = kit.sql.bind(kit);
+    const [hasOutbox] = await sql<{ ok: boolean }>('SELECT to_regclass($1) IS NOT NULL AS ok', [`"${owner}".outbox`]);
+    if (hasOutbox?.ok) await outboxDrained({ sql }, owner);
+  }
   const stream = streamNameOf(owner);
   let first: number;
   let last: number;
