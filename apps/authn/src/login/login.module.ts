@@ -3,6 +3,8 @@ import { CredentialRepository } from '../credentials/credential.repository.js';
 import { PasswordHasher } from '../credentials/password-hasher.js';
 import { LockoutRepository } from '../lockout/lockout.repository.js';
 import { LockoutService } from '../lockout/lockout.service.js';
+import { AccountMailsService } from '../mail/account-mails.service.js';
+import { EventMailRepository } from '../mail/event-mail.repository.js';
 import { MailTemplateRepository } from '../mail/mail-template.repository.js';
 import { MailService } from '../mail/mail.service.js';
 import { ExpiryNoticesRepository } from '../notices/expiry-notices.repository.js';
@@ -43,6 +45,9 @@ import { LoginService } from './login.service.js';
     LockoutService,
     MailTemplateRepository,
     MailService,
+    // The mails that follow authn's own events ("account issued", "temporary password"), through the same transport.
+    AccountMailsService,
+    EventMailRepository,
     ResetRepository,
     ResetService,
     ApiTokenRepository,
@@ -50,5 +55,6 @@ import { LoginService } from './login.service.js';
     ExpiryNoticesRepository,
     ExpiryNoticesService,
   ],
+  exports: [TenantCheck],
 })
 export class LoginModule {}

@@ -181,13 +181,15 @@ export class LoginService {
     const event = { loginId: req.loginId, userId: user?.id ?? null, ...clientFields(req.client), reason, ...(method ? { method } : {}) };
     const counts = reason === 'wrong_password' && user && policy ? { user, policy } : null;
     // A failure that counts toward a lockout is written with it; any other is a single statement.
-    const lockedUntil = counts
-      ? await this.uow.run(async (tx) => {
-          await this.outbox.append(tx, 'musubi.authn.login.failed.v1', event, { tenantId: req.tenantId });
-          return this.lockout.recordFailure(tx, req.tenantId, counts.user.id, counts.policy, req.client);
-        })
-      : (await this.outbox.record('musubi.authn.login.failed.v1', event, { tenantId: req.tenantId }), null);
-    if (lockedUntil && user) void this.mailLocked(user, lockedUntil);
+    if (!counts) {
+      await this.outbox.record('musubi.authn.login.failed.v1', event, { tenantId: req.tenantId });
+      return;
+    }
+    const lockedUntil = await this.uow.run(async (tx) => {
+      await this.outbox.append(tx, 'musubi.authn.login.failed.v1', event, { tenantId: req.tenantId });
+      return this.lockout.recordFailure(tx, req.tenantId, counts.user.id, counts.policy, req.client);
+    });
+    if (lockedUntil) void this.mailLocked(counts.user, lockedUntil);
   }
 
   private async mailLocked(user: UserView, lockedUntil: Date): Promise<void> {
