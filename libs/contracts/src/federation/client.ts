@@ -113,25 +113,30 @@ const ClientFields = {
   assignedGroupIds: Ids,
 };
 
+/** The settings an administrator may give at registration and change later, each optional. */
+const ChangeableClientFields = {
+  tokenEndpointAuthMethod: Type.Optional(TokenEndpointAuthMethod),
+  redirectUris: Type.Optional(ClientFields.redirectUris),
+  postLogoutRedirectUris: Type.Optional(ClientFields.postLogoutRedirectUris),
+  grantTypes: Type.Optional(ClientFields.grantTypes),
+  scopes: Type.Optional(ClientFields.scopes),
+  defaultScopes: Type.Optional(ClientFields.defaultScopes),
+  idTokenSignedResponseAlg: Type.Optional(ClientFields.idTokenSignedResponseAlg),
+  claimMapping: Type.Optional(ClientFields.claimMapping),
+  groupsClaim: Type.Optional(ClientFields.groupsClaim),
+  jwks: Type.Optional(ClientFields.jwks),
+  backchannelLogoutUri: Type.Optional(ClientFields.backchannelLogoutUri),
+  assignmentRequired: Type.Optional(ClientFields.assignmentRequired),
+  assignedUserIds: Type.Optional(ClientFields.assignedUserIds),
+  assignedGroupIds: Type.Optional(ClientFields.assignedGroupIds),
+};
+
 /** What an administrator gives to register an application. Defaults: confidential, client_secret_basic, authorization_code + refresh_token, scopes openid profile email, ES256. */
 export const OidcClientCreateBody = Type.Object(
   {
     name: ClientFields.name,
     type: Type.Optional(OidcClientType),
-    tokenEndpointAuthMethod: Type.Optional(TokenEndpointAuthMethod),
-    redirectUris: Type.Optional(ClientFields.redirectUris),
-    postLogoutRedirectUris: Type.Optional(ClientFields.postLogoutRedirectUris),
-    grantTypes: Type.Optional(ClientFields.grantTypes),
-    scopes: Type.Optional(ClientFields.scopes),
-    defaultScopes: Type.Optional(ClientFields.defaultScopes),
-    idTokenSignedResponseAlg: Type.Optional(ClientFields.idTokenSignedResponseAlg),
-    claimMapping: Type.Optional(ClientFields.claimMapping),
-    groupsClaim: Type.Optional(ClientFields.groupsClaim),
-    jwks: Type.Optional(ClientFields.jwks),
-    backchannelLogoutUri: Type.Optional(ClientFields.backchannelLogoutUri),
-    assignmentRequired: Type.Optional(ClientFields.assignmentRequired),
-    assignedUserIds: Type.Optional(ClientFields.assignedUserIds),
-    assignedGroupIds: Type.Optional(ClientFields.assignedGroupIds),
+    ...ChangeableClientFields,
   },
   { additionalProperties: false },
 );
@@ -151,20 +156,7 @@ export type OidcClientWithSecret = Static<typeof OidcClientWithSecret>;
 export const OidcClientUpdateBody = Type.Object(
   {
     name: Type.Optional(ClientFields.name),
-    tokenEndpointAuthMethod: Type.Optional(TokenEndpointAuthMethod),
-    redirectUris: Type.Optional(ClientFields.redirectUris),
-    postLogoutRedirectUris: Type.Optional(ClientFields.postLogoutRedirectUris),
-    grantTypes: Type.Optional(ClientFields.grantTypes),
-    scopes: Type.Optional(ClientFields.scopes),
-    defaultScopes: Type.Optional(ClientFields.defaultScopes),
-    idTokenSignedResponseAlg: Type.Optional(ClientFields.idTokenSignedResponseAlg),
-    claimMapping: Type.Optional(ClientFields.claimMapping),
-    groupsClaim: Type.Optional(ClientFields.groupsClaim),
-    jwks: Type.Optional(ClientFields.jwks),
-    backchannelLogoutUri: Type.Optional(ClientFields.backchannelLogoutUri),
-    assignmentRequired: Type.Optional(ClientFields.assignmentRequired),
-    assignedUserIds: Type.Optional(ClientFields.assignedUserIds),
-    assignedGroupIds: Type.Optional(ClientFields.assignedGroupIds),
+    ...ChangeableClientFields,
   },
   { additionalProperties: false, minProperties: 1 },
 );
